@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vrseq: a virtual cpu_id_start slot for legacy per-CPU code, on top of the
+ * thread's one rseq registration, which vrseq only ever reads.
+ *
+ * THE CONTRACT (also in vrseq(7))
+ *
+ * A slot (struct vrseq_slot) belongs to the thread that bound it with
+ * vrseq_slot_init() or vrseq_thread_slot(). It holds a 64-bit value. A value
+ * committed into the slot reads as valid until either
+ *   (a) at the time of the read the thread runs on a different CPU than the
+ *       one the value was committed for (in VRSEQ_SLOT_MM_CID mode: has a
+ *       different concurrency id), or
+ *   (b) a vrseq fence covering that CPU (or concurrency id) has run since the
+ *       observation the value was committed under.
+ * After (a) or (b) a read reports "invalid" and vrseq_slot_cpu_view() returns
+ * the current CPU number, which is what a pre-6.19 kernel left in cpu_id_start.
+ *
+ * What user space cannot see, and this contract therefore does not promise:
+ *  - A CPU change is observed when the slot is read. A thread that leaves a CPU
+ *    and comes back before its next read finds the slot valid again.
+ *  - Preemption and signal delivery on the same CPU do not invalidate a slot.
+ *    Code that relied on the kernel clearing a cached bit on every preemption
+ *    (load a per-CPU word outside a critical section, store it back inside one
+ *    if the bit survived) must use vrseq_slot_cas() instead, which compares
+ *    the word and checks the slot inside one critical section.
+ *
+ * How it works: every CPU (and every concurrency id) has a 64-bit tag in a
+ * process-wide array: the id in the low VRSEQ_TAG_ID_BITS bits, a generation
+ * above. A commit records the tag of the observation; a read is valid when the
+ * tag of the CPU the thread is on now still equals the recorded one. A fence
+ * advances the generation of the CPUs it covers, then runs
+ * membarrier(PRIVATE_EXPEDITED_RSEQ) on them. Nothing is ever written into
+ * another thread's slot, so there is no window in which a remote invalidation
+ * can be overwritten by a commit still sitting in a store buffer.
+ *
+ * Ordering: a fence increments tags with release semantics after everything
+ * the fencing thread wrote before it; vrseq_slot_observe() loads with acquire.
+ * So whatever the fencer wrote before the fence (a "CPU stopped" flag, a new
+ * slab) is visible to any thread whose later read or commit succeeds: it can
+ * only succeed under an observation taken after the fence.
+ *
+ * Which operations need a critical section: vrseq_slot_commit() and
+ * vrseq_slot_cas() run their own and are atomic with respect to migration,
+ * preemption, signals and fences. vrseq_slot_load()/vrseq_slot_valid() are
+ * snapshots: the answer can be stale by the next instruction. To act on a
+ * cached value (pop from the slab it points to), load and validate it inside
+ * your own critical section -- the building blocks in <vrseq/arch/...> do that.
+ * Then a migration or fence between the check and your commit aborts the
+ * section, so the fence's guarantee holds: after vrseq_fence_cpu(c) returns,
+ * no thread is still using a value it validated for c before the fence.
+ *
+ * Everything static inline here is async-signal-safe: no syscall, no lock, no
+ * atomic read-modify-write. A signal handler may use a slot its thread owns;
+ * a commit interrupted by the handler is aborted and retried.
+ */
+#ifndef VRSEQ_H
+#define VRSEQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vrseq/abi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library is built with -fvisibility=hidden; only these are exported. */
+#ifdef VRSEQ_BUILDING
+# define VRSEQ_API extern __attribute__((visibility("default")))
+#else
+# define VRSEQ_API extern
+#endif
+
+#define VRSEQ_VERSION_MAJOR	0
+#define VRSEQ_VERSION_MINOR	1
+#define VRSEQ_VERSION_MICRO	0
+
+/* Tag layout: id in the low bits, generation above. Linux caps NR_CPUS far
+ * below 2^20; 44 generation bits do not wrap in any realistic lifetime. */
+#define VRSEQ_TAG_ID_BITS	20
+#define VRSEQ_TAG_ID_MASK	((UINT64_C(1) << VRSEQ_TAG_ID_BITS) - 1)
+
+/* An observation: the tag a later commit must still find. */
+typedef uint64_t vrseq_token_t;
+
+/* Slot modes, for vrseq_slot_init(). */
+#define VRSEQ_SLOT_CPU		0u	/* validate against the CPU number */
+#define VRSEQ_SLOT_MM_CID	1u	/* validate against the mm concurrency id */
+
+/* Slot flags, read-only for users. */
+#define VRSEQ_SLOT_F_BOUND	1u	/* bound to a thread */
+#define VRSEQ_SLOT_F_FALLBACK	2u	/* no usable rseq: never valid */
+#define VRSEQ_SLOT_F_MM_CID	4u
+
+/*
+ * 64 bytes, fixed for the life of the soname. Treat as opaque: the layout is
+ * here only so that the fast paths can be inlined. The first two fields are
+ * what a commit writes; the pointers are set once by vrseq_slot_init().
+ */
+struct vrseq_slot {
+	uint64_t value;			/* 0: committed value */
+	uint64_t tag;			/* 8: tag it was committed under; 0 = none */
+	const volatile uint32_t *id;	/* 16: cpu_id_start or mm_cid of the area */
+	const uint64_t *tags;		/* 24: tags validated against */
+	const uint64_t *observe_tags;	/* 32: tags observed (differs only in fallback) */
+	struct vrseq_rseq_area *area;	/* 40: where critical sections set rseq_cs */
+	uint32_t flags;			/* 48 */
+	uint32_t reserved0;
+	uint64_t reserved1;
+} __attribute__((aligned(64)));
+
+/* Results of vrseq_slot_commit() and vrseq_slot_cas(). */
+#define VRSEQ_COMMITTED		0
+#define VRSEQ_INVALIDATED	1	/* CPU/cid changed or a fence ran */
+#define VRSEQ_CHANGED		2	/* vrseq_slot_cas(): the word differed */
+#define VRSEQ_ABORTED		3	/* internal: the section was aborted */
+
+/* Who owns the calling thread's rseq registration. */
+enum vrseq_owner {
+	VRSEQ_OWNER_NONE = 0,	/* no rseq: ENOSYS, seccomp, valgrind */
+	VRSEQ_OWNER_GLIBC = 1,	/* glibc's (__rseq_offset/__rseq_size) */
+	VRSEQ_OWNER_VRSEQ = 2,	/* vrseq registered its own */
+	VRSEQ_OWNER_FOREIGN = 3,/* someone else's, not shared with us */
+};
+
+/* How fences reach other CPUs. */
+enum vrseq_fence_method {
+	VRSEQ_FENCE_NONE = 0,		/* no rseq anywhere: nothing to abort */
+	VRSEQ_FENCE_MEMBARRIER = 1,	/* membarrier(PRIVATE_EXPEDITED_RSEQ) */
+	VRSEQ_FENCE_AFFINITY = 2,	/* run on each CPU in turn (slow) */
+};
+
+struct vrseq_info {
+	uint32_t size;			/* set by vrseq_get_info() */
+	int32_t owner;			/* enum vrseq_owner, calling thread */
+	uint32_t registered_len;	/* bytes registered (0 if none) */
+	uint32_t feature_size;		/* AT_RSEQ_FEATURE_SIZE or 20 */
+	uint32_t feature_align;		/* AT_RSEQ_ALIGN or 32 */
+	int32_t register_errno;		/* why vrseq could not register, or 0 */
+	uint8_t node_id_usable;
+	uint8_t mm_cid_usable;
+	uint8_t membarrier_rseq;	/* PRIVATE_EXPEDITED_RSEQ available */
+	uint8_t membarrier_rseq_cpu;	/* ... with MEMBARRIER_CMD_FLAG_CPU */
+	int32_t fence_method;		/* enum vrseq_fence_method */
+	uint32_t nr_ids;		/* CPU ids (and cids) the tag arrays cover */
+	uint32_t guarantee;		/* 1 when slots can be valid on this thread */
+};
+
+/* Process set-up. Called lazily by every function below; calling it first
+ * lets you see errors early. Not async-signal-safe. 0 or -errno. */
+VRSEQ_API int vrseq_init(void);
+
+/* Fill *info (at most `size` bytes) for the calling thread. 0 or -errno. */
+VRSEQ_API int vrseq_get_info(struct vrseq_info *info, size_t size);
+VRSEQ_API const char *vrseq_owner_name(int owner);
+VRSEQ_API const char *vrseq_fence_method_name(int method);
+
+/*
+ * Bind `slot` to the calling thread. mode is VRSEQ_SLOT_CPU or
+ * VRSEQ_SLOT_MM_CID. Returns 0 when the slot can hold valid values, 1 when it
+ * is bound in fallback mode (no usable rseq on this thread: every read is
+ * invalid, every commit fails, which keeps legacy code correct but uncached),
+ * -EINVAL for a bad mode, -EOPNOTSUPP for MM_CID on a kernel without mm_cid.
+ * The slot must not be used by another thread, nor outlive libvrseq.
+ */
+VRSEQ_API int vrseq_slot_init(struct vrseq_slot *slot, unsigned int mode);
+
+/* The calling thread's own CPU-mode slot, bound on first use. Never NULL. */
+VRSEQ_API struct vrseq_slot *vrseq_thread_slot(void);
+
+/*
+ * Fences. After vrseq_fence_cpu(cpu) returns 0, every critical section that
+ * was running on `cpu` has completed or been aborted, and no thread (the caller
+ * included, wherever it runs) reads as valid a value committed for `cpu` under
+ * an observation taken before the fence. vrseq_fence_all() covers every CPU;
+ * vrseq_fence_mm_cid() one concurrency id (it must interrupt every CPU).
+ *
+ * Cost: one tag increment per covered id plus one membarrier system call,
+ * which interrupts only the covered CPUs that are running this process's
+ * threads. It does not grow with the number of threads and takes no lock
+ * shared with the fast paths. Without membarrier-rseq the fence pins the
+ * caller to each covered CPU in turn: one migration per CPU (milliseconds).
+ * Returns 0, -EINVAL for an id out of range, or -errno from the kernel.
+ */
+VRSEQ_API int vrseq_fence_cpu(int cpu);
+VRSEQ_API int vrseq_fence_mm_cid(int cid);
+VRSEQ_API int vrseq_fence_all(void);
+
+/* Out-of-line current CPU, for fallback slots and callers without rseq. */
+VRSEQ_API int vrseq_current_cpu(void);
+
+/* ------------------------------------------------------------------------
+ * Fast paths: static inline, no syscall, no lock, no atomic RMW.
+ */
+
+#define VRSEQ_LOAD_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* The id (CPU or cid) the calling thread is on now, as the slot sees it. */
+static inline uint32_t vrseq_slot_current_id(const struct vrseq_slot *slot)
+{
+	return *slot->id;
+}
+
+/* Observe: the token a later vrseq_slot_commit() must still find. */
+static inline vrseq_token_t vrseq_slot_observe(const struct vrseq_slot *slot)
+{
+	uint32_t id = *slot->id;
+
+	return __atomic_load_n(&slot->observe_tags[id], __ATOMIC_ACQUIRE);
+}
+
+/* The CPU (or cid) an observation was taken on. */
+static inline uint32_t vrseq_token_id(vrseq_token_t token)
+{
+	return (uint32_t)(token & VRSEQ_TAG_ID_MASK);
+}
+
+/* True while the committed value is valid (see the contract above). */
+static inline bool vrseq_slot_valid(const struct vrseq_slot *slot)
+{
+	uint32_t id = *slot->id;
+
+	return VRSEQ_LOAD_ONCE(slot->tags[id]) == VRSEQ_LOAD_ONCE(slot->tag);
+}
+
+/* Store the value in *value and return true if it is valid. */
+static inline bool vrseq_slot_load(const struct vrseq_slot *slot,
+				   uint64_t *value)
+{
+	uint32_t id = *slot->id;
+
+	if (__builtin_expect(VRSEQ_LOAD_ONCE(slot->tags[id]) !=
+			     VRSEQ_LOAD_ONCE(slot->tag), 0))
+		return false;
+	*value = VRSEQ_LOAD_ONCE(slot->value);
+	return true;
+}
+
+/* Forget the value (only this thread's view; no fence). */
+static inline void vrseq_slot_clear(struct vrseq_slot *slot)
+{
+	__atomic_store_n(&slot->tag, 0, __ATOMIC_RELAXED);
+}
+
+#if defined(__x86_64__)
+# include <vrseq/arch/x86_64.h>
+#elif defined(__aarch64__)
+# include <vrseq/arch/aarch64.h>
+#else
+# error "vrseq: no critical-section support for this architecture yet"
+#endif
+
+/*
+ * Commit `value` if nothing invalidated the slot since `token` was observed:
+ * the thread is still on the token's CPU (cid) and no fence covering it ran.
+ * Returns VRSEQ_COMMITTED or VRSEQ_INVALIDATED (then nothing is valid).
+ * The legacy protocol becomes: token = observe(); compute the value for
+ * vrseq_token_id(token) outside any critical section; commit(token, value).
+ */
+static inline int vrseq_slot_commit(struct vrseq_slot *slot,
+				    vrseq_token_t token, uint64_t value)
+{
+	int ret;
+
+	/* An abort between the value and tag stores must leave nothing valid. */
+	vrseq_slot_clear(slot);
+	do
+		ret = vrseq_arch_commit(slot, token, value);
+	while (ret == VRSEQ_ABORTED);
+	return ret;
+}
+
+/* Commit `value` under an observation taken now. */
+static inline int vrseq_slot_store(struct vrseq_slot *slot, uint64_t value)
+{
+	return vrseq_slot_commit(slot, vrseq_slot_observe(slot), value);
+}
+
+/*
+ * Inside one critical section: if the slot is valid and *word == expected,
+ * store desired into *word. Returns VRSEQ_COMMITTED, VRSEQ_INVALIDATED or
+ * VRSEQ_CHANGED. This replaces "load a per-CPU header outside a critical
+ * section, store it back inside one if the cached bit survived".
+ */
+static inline int vrseq_slot_cas(const struct vrseq_slot *slot, uint64_t *word,
+				 uint64_t expected, uint64_t desired)
+{
+	int ret;
+
+	do
+		ret = vrseq_arch_cas(slot, word, expected, desired);
+	while (ret == VRSEQ_ABORTED);
+	return ret;
+}
+
+/*
+ * Legacy 32-bit view of cpu_id_start: the low 32 bits of the value while it
+ * is valid, otherwise the current CPU number (cid in MM_CID mode).
+ */
+static inline uint32_t vrseq_slot_cpu_view(const struct vrseq_slot *slot)
+{
+	uint64_t value;
+
+	if (vrseq_slot_load(slot, &value))
+		return (uint32_t)value;
+	if (__builtin_expect(slot->flags & VRSEQ_SLOT_F_FALLBACK, 0))
+		return (uint32_t)vrseq_current_cpu();
+	return *slot->id;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VRSEQ_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* State shared by the library's files; nothing here is exported. */
+#ifndef VRSEQ_INTERNAL_H
+#define VRSEQ_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vrseq.h"
+
+#define VRSEQ_TAG_GENERATION	(UINT64_C(1) << VRSEQ_TAG_ID_BITS)
+
+/* Largest area vrseq can register itself (TLS is static, so sized here). */
+#define VRSEQ_OWN_AREA_SIZE	128u
+#define VRSEQ_OWN_AREA_ALIGN	64u
+
+/* Process-wide facts, filled once by vrseq__process(). */
+struct vrseq_process {
+	uint32_t feature_size;		/* AT_RSEQ_FEATURE_SIZE, or 20 */
+	uint32_t feature_align;		/* AT_RSEQ_ALIGN, or 32 */
+	uint32_t nr_ids;		/* entries in each tag array */
+	uint64_t *cpu_tags;		/* one tag per CPU */
+	uint64_t *cid_tags;		/* one tag per mm concurrency id */
+	size_t tags_map_len;		/* both arrays, one mapping */
+	uint32_t glibc_size;		/* __rseq_size, 0 when glibc has none */
+	ptrdiff_t glibc_offset;		/* __rseq_offset */
+	uint32_t glibc_registered_len;	/* measured with an EBUSY probe */
+	int membarrier_cmds;		/* MEMBARRIER_CMD_QUERY mask, or 0 */
+	bool membarrier_rseq;
+	bool membarrier_rseq_cpu;
+	bool rseq_seen;			/* some thread has a usable area */
+};
+
+extern struct vrseq_process vrseq__proc;
+
+/* Per-thread state. Static TLS so binding is async-signal-safe. */
+struct vrseq_thread {
+	union {
+		struct vrseq_rseq_area area;
+		unsigned char bytes[VRSEQ_OWN_AREA_SIZE];
+	} own __attribute__((aligned(VRSEQ_OWN_AREA_ALIGN)));
+	struct vrseq_slot slot;
+	struct vrseq_rseq_area *area;	/* the registered area, or NULL */
+	int32_t owner;			/* enum vrseq_owner */
+	int32_t register_errno;
+	uint32_t registered_len;
+	bool bound;
+	bool slot_ready;
+};
+
+/* init.c */
+int vrseq__process(void);
+bool vrseq__mm_cid_usable(void);
+bool vrseq__node_id_usable(void);
+
+/* thread.c */
+struct vrseq_thread *vrseq__thread(void);
+struct vrseq_thread *vrseq__thread_peek(void);
+
+/* fence.c */
+int vrseq__fence_method(void);
+
+/* syscall.c */
+int vrseq__sys_rseq(void *area, uint32_t len, int flags, uint32_t sig);
+int vrseq__sys_membarrier(int cmd, unsigned int flags, int cpu_id);
+
+#endif /* VRSEQ_INTERNAL_H */

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* membarrier(2) commands, spelled out: older uapi headers lack some. */
+#ifndef VRSEQ_MEMBARRIER_H
+#define VRSEQ_MEMBARRIER_H
+
+#define VRSEQ_MEMBARRIER_CMD_QUERY				0
+#define VRSEQ_MEMBARRIER_CMD_PRIVATE_EXPEDITED			(1 << 3)
+#define VRSEQ_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED		(1 << 4)
+#define VRSEQ_MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ		(1 << 7)
+#define VRSEQ_MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ	(1 << 8)
+#define VRSEQ_MEMBARRIER_CMD_FLAG_CPU				(1 << 0)
+
+#endif /* VRSEQ_MEMBARRIER_H */

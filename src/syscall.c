@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Raw system calls; glibc wraps neither rseq nor membarrier. */
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef __NR_rseq
+# error "kernel headers without __NR_rseq"
+#endif
+#ifndef __NR_membarrier
+# error "kernel headers without __NR_membarrier"
+#endif
+
+/* 0 or -errno, leaving errno as it was (callers may run in signal handlers). */
+static int raw_result(long ret, int saved)
+{
+	int err = ret < 0 ? -errno : 0;
+
+	errno = saved;
+	return err;
+}
+
+int vrseq__sys_rseq(void *area, uint32_t len, int flags, uint32_t sig)
+{
+	int saved = errno;
+
+	return raw_result(syscall(__NR_rseq, area, len, flags, sig), saved);
+}
+
+int vrseq__sys_membarrier(int cmd, unsigned int flags, int cpu_id)
+{
+	int saved = errno;
+	long ret = syscall(__NR_membarrier, cmd, flags, cpu_id);
+
+	if (ret >= 0) {
+		errno = saved;
+		return (int)ret;
+	}
+	return raw_result(ret, saved);
+}

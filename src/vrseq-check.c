@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vrseq-check: this machine's rseq picture, and a self-test of the slot.
+ * Exit status: 0 slots work here; 1 a self-test failed; 2 vrseq runs in
+ * fallback mode (correct, but no per-CPU caching); 64 usage error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include <vrseq.h>
+
+enum { EXIT_OK = 0, EXIT_SELFTEST = 1, EXIT_FALLBACK = 2, EXIT_USAGE = 64 };
+
+enum result { SKIP, PASS, FAIL };
+
+struct selftest {
+	const char *name;
+	enum result result;
+	char detail[160];
+};
+
+static const char *result_name(enum result r)
+{
+	return r == PASS ? "pass" : r == FAIL ? "FAIL" : "skip";
+}
+
+static void set(struct selftest *t, enum result r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set(struct selftest *t, enum result r, const char *fmt, ...)
+{
+	va_list ap;
+
+	t->result = r;
+	va_start(ap, fmt);
+	vsnprintf(t->detail, sizeof(t->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* Pin to `cpu`; 0 or -errno. */
+static int pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+static void *fence_thread(void *arg)
+{
+	return (void *)(intptr_t)vrseq_fence_cpu(*(int *)arg);
+}
+
+enum { T_STORE, T_SAME_CPU, T_MIGRATION, T_FENCE, T_COUNT };
+
+static void run_selftest(struct selftest *tests, bool usable)
+{
+	struct vrseq_slot *slot = vrseq_thread_slot();
+	cpu_set_t saved;
+	uint64_t v = 0;
+	int cpu, other = -1, ret;
+
+	tests[T_STORE].name = "store";
+	tests[T_SAME_CPU].name = "same-CPU read";
+	tests[T_MIGRATION].name = "forced migration";
+	tests[T_FENCE].name = "fence";
+	if (!usable) {
+		for (int i = 0; i < T_COUNT; i++)
+			set(&tests[i], SKIP, "no usable rseq on this thread");
+		return;
+	}
+	sched_getaffinity(0, sizeof(saved), &saved);
+	cpu = vrseq_current_cpu();
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (c != cpu && CPU_ISSET(c, &saved)) {
+			other = c;
+			break;
+		}
+	if (pin(cpu) < 0) {
+		set(&tests[T_STORE], FAIL, "cannot pin to CPU %d", cpu);
+		return;
+	}
+
+	ret = vrseq_slot_store(slot, 0x5107);
+	if (ret == VRSEQ_COMMITTED)
+		set(&tests[T_STORE], PASS, "committed on CPU %d", cpu);
+	else
+		set(&tests[T_STORE], FAIL, "commit returned %d", ret);
+
+	sched_yield();
+	if (vrseq_slot_load(slot, &v) && v == 0x5107)
+		set(&tests[T_SAME_CPU], PASS, "valid after sched_yield");
+	else
+		set(&tests[T_SAME_CPU], FAIL, "invalid on the same CPU");
+
+	if (other < 0) {
+		set(&tests[T_MIGRATION], SKIP, "only one CPU allowed");
+	} else if (pin(other) < 0) {
+		set(&tests[T_MIGRATION], FAIL, "cannot move to CPU %d", other);
+	} else if (vrseq_slot_valid(slot)) {
+		set(&tests[T_MIGRATION], FAIL, "still valid on CPU %d", other);
+	} else if (vrseq_slot_cpu_view(slot) != (uint32_t)other) {
+		set(&tests[T_MIGRATION], FAIL, "view %u, CPU %d",
+		    vrseq_slot_cpu_view(slot), other);
+	} else {
+		set(&tests[T_MIGRATION], PASS, "invalid on CPU %d, view = %d",
+		    other, other);
+	}
+
+	pin(cpu);
+	vrseq_slot_store(slot, 0xfe);
+	{
+		vrseq_token_t stale = vrseq_slot_observe(slot);
+		pthread_t th;
+		void *res;
+
+		if (pthread_create(&th, NULL, fence_thread, &cpu) != 0) {
+			set(&tests[T_FENCE], FAIL, "pthread_create failed");
+		} else {
+			pthread_join(th, &res);
+			if ((intptr_t)res != 0)
+				set(&tests[T_FENCE], FAIL, "fence: %s",
+				    strerror((int)-(intptr_t)res));
+			else if (vrseq_slot_valid(slot))
+				set(&tests[T_FENCE], FAIL, "valid after a fence");
+			else if (vrseq_slot_commit(slot, stale, 1) != VRSEQ_INVALIDATED)
+				set(&tests[T_FENCE], FAIL, "stale commit accepted");
+			else
+				set(&tests[T_FENCE], PASS,
+				    "invalid after a fence from another thread");
+		}
+	}
+	vrseq_slot_clear(slot);
+	sched_setaffinity(0, sizeof(saved), &saved);
+}
+
+static const char *yesno(int b)
+{
+	return b ? "yes" : "no";
+}
+
+static void print_text(const struct utsname *u, const struct vrseq_info *in,
+		       const struct selftest *tests, int status)
+{
+	printf("kernel:               %s %s\n", u->release, u->machine);
+	printf("rseq available:       %s\n",
+	       yesno(in->owner != VRSEQ_OWNER_NONE));
+	printf("feature size / align: %u / %u\n", in->feature_size,
+	       in->feature_align);
+	printf("registration owner:   %s", vrseq_owner_name(in->owner));
+	if (in->registered_len)
+		printf(" (%u bytes)", in->registered_len);
+	if (in->register_errno)
+		printf(" (vrseq could not register: %s)",
+		       strerror(in->register_errno));
+	printf("\nnode_id usable:       %s\n", yesno(in->node_id_usable));
+	printf("mm_cid usable:        %s\n", yesno(in->mm_cid_usable));
+	printf("membarrier-rseq:      %s%s\n", yesno(in->membarrier_rseq),
+	       in->membarrier_rseq_cpu ? " (per-CPU)" : "");
+	printf("fence method:         %s\n",
+	       vrseq_fence_method_name(in->fence_method));
+	printf("CPU ids covered:      %u\n", in->nr_ids);
+	printf("slot self-test:\n");
+	for (int i = 0; i < T_COUNT; i++)
+		printf("  %-17s %s  %s\n", tests[i].name,
+		       result_name(tests[i].result), tests[i].detail);
+	switch (status) {
+	case EXIT_OK:
+		printf("verdict: vrseq slots work on this thread; legacy per-CPU "
+		       "code can cache through them.\n");
+		break;
+	case EXIT_FALLBACK:
+		printf("verdict: FALLBACK - no usable rseq here (owner %s). "
+		       "Slots never read as valid: legacy code stays correct "
+		       "but recomputes every time.\n",
+		       vrseq_owner_name(in->owner));
+		break;
+	default:
+		printf("verdict: SELF-TEST FAILED - please report this.\n");
+	}
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_json(const struct utsname *u, const struct vrseq_info *in,
+		       const struct selftest *tests, int status)
+{
+	printf("{\"kernel\":");
+	json_string(u->release);
+	printf(",\"machine\":");
+	json_string(u->machine);
+	printf(",\"rseq_available\":%s", in->owner != VRSEQ_OWNER_NONE ? "true" : "false");
+	printf(",\"feature_size\":%u,\"feature_align\":%u", in->feature_size,
+	       in->feature_align);
+	printf(",\"owner\":\"%s\",\"registered_len\":%u,\"register_errno\":%d",
+	       vrseq_owner_name(in->owner), in->registered_len,
+	       in->register_errno);
+	printf(",\"node_id_usable\":%s,\"mm_cid_usable\":%s",
+	       in->node_id_usable ? "true" : "false",
+	       in->mm_cid_usable ? "true" : "false");
+	printf(",\"membarrier_rseq\":%s,\"membarrier_rseq_cpu\":%s",
+	       in->membarrier_rseq ? "true" : "false",
+	       in->membarrier_rseq_cpu ? "true" : "false");
+	printf(",\"fence_method\":\"%s\",\"nr_ids\":%u",
+	       vrseq_fence_method_name(in->fence_method), in->nr_ids);
+	printf(",\"selftest\":{");
+	for (int i = 0; i < T_COUNT; i++) {
+		printf("%s", i ? "," : "");
+		json_string(tests[i].name);
+		printf(":{\"result\":\"%s\",\"detail\":", result_name(tests[i].result));
+		json_string(tests[i].detail);
+		printf("}");
+	}
+	printf("},\"exit_status\":%d}\n", status);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vrseq-check [--json] [--help]\n"
+		   "exit: 0 slots work, 1 self-test failed, 2 fallback mode, 64 usage\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct selftest tests[T_COUNT];
+	struct vrseq_info info;
+	struct utsname u;
+	bool json = false;
+	int c, ret, status;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	uname(&u);
+	ret = vrseq_get_info(&info, sizeof(info));
+	if (ret < 0) {
+		fprintf(stderr, "vrseq-check: vrseq_get_info: %s\n", strerror(-ret));
+		return EXIT_SELFTEST;
+	}
+	memset(tests, 0, sizeof(tests));
+	run_selftest(tests, info.guarantee);
+	status = info.guarantee ? EXIT_OK : EXIT_FALLBACK;
+	for (int i = 0; i < T_COUNT; i++)
+		if (tests[i].result == FAIL)
+			status = EXIT_SELFTEST;
+	if (json)
+		print_json(&u, &info, tests, status);
+	else
+		print_text(&u, &info, tests, status);
+	return status;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "harness.h"
+
+volatile uint64_t harness_abi_checks, harness_abi_violations;
+
+bool harness_rseq(void)
+{
+	struct vrseq_info info;
+
+	return vrseq_get_info(&info, sizeof(info)) == 0 && info.guarantee;
+}
+
+double harness_seconds(double normal)
+{
+	const char *s = getenv("VRSEQ_TEST_LONG");
+
+	if (s && *s)
+		return atof(s) > 0 ? atof(s) : normal * 20;
+	if (getenv("VRSEQ_TEST_QUICK"))
+		return normal / 4;
+	return normal;
+}
+
+/* The real area, found the way any reader of cpu_id_start finds it. */
+static const volatile struct vrseq_rseq_area *real_area(void)
+{
+	const struct vrseq_slot *slot = vrseq_thread_slot();
+
+	if (slot->flags & VRSEQ_SLOT_F_FALLBACK)
+		return NULL;
+	return (const volatile struct vrseq_rseq_area *)slot->area;
+}
+
+bool harness_abi_ok(void)
+{
+	const volatile struct vrseq_rseq_area *a = real_area();
+
+	__atomic_fetch_add(&harness_abi_checks, 1, __ATOMIC_RELAXED);
+	if (!a)
+		return true;
+	for (int tries = 0; tries < 100; tries++) {
+		uint32_t start = a->cpu_id_start;
+		uint32_t id = a->cpu_id;
+		int cpu = sched_getcpu();
+		uint32_t again = a->cpu_id_start;
+
+		if (start != again || (int)again != cpu)
+			continue;	/* migrated while sampling */
+		if (start == id && (int32_t)id >= 0)
+			return true;
+		break;
+	}
+	__atomic_fetch_add(&harness_abi_violations, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+int harness_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+int harness_cpus(int *cpus, int max)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+int harness_run(const char *suite_name, const struct test_case *cases)
+{
+	CU_pSuite suite;
+	unsigned int failures, run;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return EXIT_HARD;
+	suite = CU_add_suite(suite_name, NULL, NULL);
+	if (!suite)
+		return EXIT_HARD;
+	for (const struct test_case *c = cases; c->name; c++)
+		if (!CU_add_test(suite, c->name, c->fn))
+			return EXIT_HARD;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	/* CU_basic_run_tests() returns 0 even when assertions failed. */
+	failures = CU_get_number_of_failure_records();
+	run = CU_get_number_of_tests_run();
+	CU_cleanup_registry();
+	printf("\nabi checks: %llu, violations: %llu\n",
+	       (unsigned long long)harness_abi_checks,
+	       (unsigned long long)harness_abi_violations);
+	if (harness_abi_violations)
+		return EXIT_FAILURE;
+	if (failures)
+		return EXIT_FAILURE;
+	return run ? EXIT_SUCCESS : EXIT_HARD;
+}
