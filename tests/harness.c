@@ -12,13 +12,6 @@
 
 volatile uint64_t harness_abi_checks, harness_abi_violations;
 
-bool harness_rseq(void)
-{
-	struct vrseq_info info;
-
-	return vrseq_get_info(&info, sizeof(info)) == 0 && info.guarantee;
-}
-
 double harness_seconds(double normal)
 {
 	const char *s = getenv("VRSEQ_TEST_LONG");
@@ -30,20 +23,8 @@ double harness_seconds(double normal)
 	return normal;
 }
 
-/* The real area, found the way any reader of cpu_id_start finds it. */
-static const volatile struct vrseq_rseq_area *real_area(void)
+bool harness_area_ok(const volatile struct vrseq_rseq_area *a)
 {
-	const struct vrseq_slot *slot = vrseq_thread_slot();
-
-	if (slot->flags & VRSEQ_SLOT_F_FALLBACK)
-		return NULL;
-	return (const volatile struct vrseq_rseq_area *)slot->area;
-}
-
-bool harness_abi_ok(void)
-{
-	const volatile struct vrseq_rseq_area *a = real_area();
-
 	__atomic_fetch_add(&harness_abi_checks, 1, __ATOMIC_RELAXED);
 	if (!a)
 		return true;

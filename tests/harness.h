@@ -34,6 +34,8 @@ double harness_seconds(double normal);
  * violations; returns true when consistent. Async-signal-safe.
  */
 bool harness_abi_ok(void);
+/* The same check on a given area (NULL: nothing to check). */
+bool harness_area_ok(const volatile struct vrseq_rseq_area *area);
 extern volatile uint64_t harness_abi_checks, harness_abi_violations;
 
 /* Pin the calling thread to one CPU; returns 0 or -errno. */

@@ -1,0 +1,53 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Every symbol libvrseq.so.1 defines for others is versioned VRSEQ_* and
+# listed in the map; nothing else leaks; the soname is libvrseq.so.1.
+set -u
+lib=${top_builddir:-.}/src/.libs/libvrseq.so.1
+map=${top_srcdir:-.}/src/libvrseq.map
+readelf=${READELF:-readelf}
+[ -n "$readelf" ] || readelf=readelf
+
+if [ ! -f "$lib" ]; then
+	echo "no $lib (built with --disable-shared?)"
+	exit 77
+fi
+status=0
+
+soname=$("$readelf" -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+if [ "$soname" != libvrseq.so.1 ]; then
+	echo "FAIL: soname is '$soname'"
+	status=1
+fi
+
+# Defined dynamic symbols other than the version nodes themselves.
+exported=$("$readelf" --dyn-syms -W "$lib" |
+	awk '$7 != "UND" && ($5 == "GLOBAL" || $5 == "WEAK") && $4 != "SECTION" { print $8 }' |
+	grep -v '^VRSEQ_[0-9.]*$' | sort)
+listed=$(sed -e 's,/\*.*\*/,,' "$map" |
+	awk '/global:/ { g = 1; next } /local:/ { g = 0 } g && /;/ { gsub(/[ \t;]/, ""); print }' |
+	sort -u)
+
+count=0
+for sym in $exported; do
+	count=$((count + 1))
+	case $sym in
+	*@@VRSEQ_*|*@VRSEQ_*) ;;
+	*)	echo "FAIL: unversioned export: $sym"; status=1; continue ;;
+	esac
+	name=${sym%%@*}
+	if ! printf '%s\n' "$listed" | grep -qx "$name"; then
+		echo "FAIL: exported but not in the map: $sym"
+		status=1
+	fi
+done
+for name in $listed; do
+	if ! printf '%s\n' "$exported" | grep -q "^$name@"; then
+		echo "FAIL: in the map but not exported: $name"
+		status=1
+	fi
+done
+[ "$count" -gt 0 ] || { echo "FAIL: no exports found"; status=1; }
+echo "symbols: $count exported, all versioned: $([ $status = 0 ] && echo yes || echo NO)"
+if [ $status = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
+exit $status
