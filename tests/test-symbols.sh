@@ -47,6 +47,15 @@ for name in $listed; do
 		status=1
 	fi
 done
+# A man page for every exported function and every inline fast path.
+inline=$(sed -n 's/^static inline [a-z_0-9 ]*[ *]\(vrseq_[a-z_0-9]*\)(.*/\1/p' \
+	"${top_srcdir:-.}/include/vrseq.h")
+for name in $listed $inline; do
+	if [ ! -f "${top_srcdir:-.}/man/$name.3" ]; then
+		echo "FAIL: no man page for $name"
+		status=1
+	fi
+done
 [ "$count" -gt 0 ] || { echo "FAIL: no exports found"; status=1; }
 echo "symbols: $count exported, all versioned: $([ $status = 0 ] && echo yes || echo NO)"
 if [ $status = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
