@@ -82,6 +82,7 @@ struct pc_stats {
 	uint64_t refills;
 	uint64_t global_pops, global_pushes, global_empty;
 	uint64_t grow_ok, grow_changed, grow_invalid, grow_max;
+	uint64_t grow_yields;		/* widened the load/store window */
 	uint64_t hops, migrations, yields;
 	uint64_t stash_drained;
 	uint64_t duplicates;		/* took an object that was held */
@@ -130,8 +131,17 @@ struct pc_backend {
 	/* One critical section each: PC_OK, PC_INVALID, PC_EMPTY/PC_FULL. */
 	int (*pop)(struct pc_thread *t, struct pc_obj **out);
 	int (*push)(struct pc_thread *t, struct pc_obj *obj);
-	/* capacity + 1 on the cached slab: PC_OK/INVALID/CHANGED/FULL. */
-	int (*grow)(struct pc_thread *t);
+	/*
+	 * Growing a slab is "load the header outside any critical section,
+	 * store it back inside one if nothing changed": load_hdr() reads the
+	 * cached slab's header (PC_OK or PC_INVALID); cas_hdr() stores
+	 * `desired` if the header still equals `expected` and the cache is
+	 * still valid (PC_OK, PC_CHANGED or PC_INVALID).
+	 */
+	int (*load_hdr)(struct pc_thread *t, struct pc_slab **slab,
+			uint64_t *hdr);
+	int (*cas_hdr)(struct pc_thread *t, struct pc_slab *slab,
+		       uint64_t expected, uint64_t desired);
 	/* The cached slab if it is valid now (a snapshot), else NULL. */
 	struct pc_slab *(*cached)(struct pc_thread *t);
 	/* After it returns 0 no thread uses a slab it cached for cpu before. */
@@ -202,7 +212,7 @@ bool pc_slab_poison_intact(const struct pc_slab *s);
 struct pc_slab *pc_current_slab(struct pc_cache *c, int cpu);
 
 struct pc_audit {
-	uint64_t in_slabs, in_global, in_stashes;
+	uint64_t in_slabs, in_global;
 	uint64_t duplicates;		/* objects found more than once */
 	uint64_t lost;			/* objects found nowhere */
 	uint64_t held_at_end;

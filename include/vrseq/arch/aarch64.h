@@ -11,9 +11,8 @@
 #define VRSEQ_ARCH_AARCH64_H
 
 #define VRSEQ_RSEQ_SIG	0xd428bc00u
-
-#define VRSEQ_A64_STR_(x)	#x
-#define VRSEQ_A64_STR(x)	VRSEQ_A64_STR_(x)
+/* The same, spelled for the assembler (no C suffix). */
+#define VRSEQ_RSEQ_SIG_ASM	"0xd428bc00"
 
 #define VRSEQ_A64_CS_BEGIN(area_reg)					\
 	".pushsection __rseq_cs, \"aw\"\n\t"				\
@@ -33,7 +32,7 @@
 #define VRSEQ_A64_CS_END(abort_label)					\
 	"2:\n\t"							\
 	".pushsection __rseq_failure, \"ax\"\n\t"			\
-	".inst " VRSEQ_A64_STR(VRSEQ_RSEQ_SIG) "\n\t"			\
+	".inst " VRSEQ_RSEQ_SIG_ASM "\n\t"			\
 	"4:\n\t"							\
 	"b %l[" abort_label "]\n\t"					\
 	".popsection\n\t"

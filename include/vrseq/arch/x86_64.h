@@ -13,6 +13,8 @@
 #define VRSEQ_ARCH_X86_64_H
 
 #define VRSEQ_RSEQ_SIG	0x53053053u
+/* The same, spelled for the assembler (no C suffix). */
+#define VRSEQ_RSEQ_SIG_ASM	"0x53053053"
 
 #define VRSEQ_X86_STR_(x)	#x
 #define VRSEQ_X86_STR(x)	VRSEQ_X86_STR_(x)
@@ -36,7 +38,7 @@
 	"2:\n\t"							\
 	".pushsection __rseq_failure, \"ax\"\n\t"			\
 	".byte 0x0f, 0xb9, 0x3d\n\t"					\
-	".long " VRSEQ_X86_STR(VRSEQ_RSEQ_SIG) "\n\t"			\
+	".long " VRSEQ_RSEQ_SIG_ASM "\n\t"			\
 	"4:\n\t"							\
 	"jmp %l[" abort_label "]\n\t"					\
 	".popsection\n\t"
