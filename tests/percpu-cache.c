@@ -779,6 +779,18 @@ void pc_thread_detach(struct pc_thread *t)
 
 /* ---------------------------------------------------------------- audit */
 
+/* Count one sighting of `o`; false for a pointer that is not a pool object. */
+static bool audit_seen(const struct pc_cache *c, struct pc_audit *a,
+		       uint32_t *seen, const struct pc_obj *o)
+{
+	if (!obj_in_pool(c, o)) {
+		a->bad_entries++;
+		return false;
+	}
+	seen[o->id]++;
+	return true;
+}
+
 void pc_audit(struct pc_cache *c, struct pc_audit *a)
 {
 	uint32_t *seen = calloc(c->nobjs, sizeof(*seen));
@@ -795,27 +807,11 @@ void pc_audit(struct pc_cache *c, struct pc_audit *a)
 			if (count > PC_MAXCAP)
 				count = PC_MAXCAP;
 		}
-		for (uint32_t i = 0; i < count; i++) {
-			struct pc_obj *o = s->items[i];
-
-			if (!obj_in_pool(c, o)) {
-				a->bad_entries++;
-				continue;
-			}
-			seen[o->id]++;
-			a->in_slabs++;
-		}
+		for (uint32_t i = 0; i < count; i++)
+			a->in_slabs += audit_seen(c, a, seen, s->items[i]);
 	}
-	for (unsigned int i = 0; i < c->nglobal; i++) {
-		struct pc_obj *o = c->global[i];
-
-		if (!obj_in_pool(c, o)) {
-			a->bad_entries++;
-			continue;
-		}
-		seen[o->id]++;
-		a->in_global++;
-	}
+	for (unsigned int i = 0; i < c->nglobal; i++)
+		a->in_global += audit_seen(c, a, seen, c->global[i]);
 	for (unsigned int i = 0; i < c->nobjs; i++) {
 		if (seen[i] == 0)
 			a->lost++;
