@@ -14,7 +14,11 @@ volatile uint64_t harness_abi_checks, harness_abi_violations;
 
 double harness_seconds(double normal)
 {
-	const char *s = getenv("VRSEQ_TEST_LONG");
+	const char *s = getenv("VRSEQ_TEST_SECONDS");
+
+	if (s && atof(s) > 0)
+		return atof(s);
+	s = getenv("VRSEQ_TEST_LONG");
 
 	if (s && *s)
 		return atof(s) > 0 ? atof(s) : normal * 20;

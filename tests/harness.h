@@ -25,7 +25,8 @@ int harness_run(const char *suite, const struct test_case *cases);
 /* True when the calling thread's slots can be valid (rseq in use). */
 bool harness_rseq(void);
 
-/* Long runs when VRSEQ_TEST_LONG is set, short under VRSEQ_TEST_QUICK. */
+/* VRSEQ_TEST_SECONDS=s sets it; VRSEQ_TEST_LONG=s (or 20x) lengthens,
+ * VRSEQ_TEST_QUICK quarters it. */
 double harness_seconds(double normal);
 
 /*
