@@ -193,6 +193,52 @@ VRSEQ_API int vrseq_fence_all(void);
 VRSEQ_API int vrseq_current_cpu(void);
 
 /* ------------------------------------------------------------------------
+ * Kernel probe (VRSEQ_1.1): what the running kernel does, measured rather
+ * than guessed from the version string.
+ */
+
+/* Answers of a probe experiment. */
+#define VRSEQ_PROBE_UNKNOWN	0	/* could not be run (see vrseq_kernel) */
+#define VRSEQ_PROBE_YES		1
+#define VRSEQ_PROBE_NO		2
+#define VRSEQ_PROBE_KILLED	3	/* the experiment's process was killed */
+
+/* What a registration of the full feature size gets (7.0+ kernels). */
+enum vrseq_v2 {
+	VRSEQ_V2_UNKNOWN = 0,
+	VRSEQ_V2_NONE = 1,	/* feature size <= 32: no such registration */
+	VRSEQ_V2_LENIENT = 2,	/* accepted; a write to cpu_id_start survives */
+	VRSEQ_V2_STRICT = 3,	/* accepted; a write to cpu_id_start is fatal */
+};
+
+struct vrseq_kernel {
+	uint32_t size;			/* set by vrseq_probe_kernel() */
+	uint8_t rseq;			/* the rseq system call exists */
+	uint8_t membarrier_rseq;	/* MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ */
+	/* A 32-byte registration gets cpu_id_start rewritten on signal
+	 * delivery (VRSEQ_PROBE_*): what tcmalloc-style code relies on. */
+	uint8_t legacy_rewrite;
+	uint8_t v2;			/* enum vrseq_v2 */
+	uint32_t feature_size;		/* AT_RSEQ_FEATURE_SIZE, or 20 */
+	uint32_t feature_align;		/* AT_RSEQ_ALIGN, or 32 */
+	int32_t debug_mode;		/* rseq/debug in debugfs: 1, 0, -1 unknown */
+	uint8_t legacy_safe;		/* legacy self-registering code is safe */
+	uint8_t reserved[3];
+};
+
+/*
+ * Probe the kernel. The rewrite and V2 experiments write cpu_id_start of a
+ * private registration in short-lived forked children (the one thing vrseq
+ * itself never does); the calling process writes nothing. Costs two fork()s
+ * and a few milliseconds; call it explicitly, never on a fast path. In a
+ * thread whose registration belongs to a foreign library the experiments
+ * report VRSEQ_PROBE_UNKNOWN. 0 or -errno.
+ */
+VRSEQ_API int vrseq_probe_kernel(struct vrseq_kernel *kernel, size_t size);
+VRSEQ_API const char *vrseq_probe_name(int answer);
+VRSEQ_API const char *vrseq_v2_name(int v2);
+
+/* ------------------------------------------------------------------------
  * Fast paths: static inline, no syscall, no lock, no atomic RMW.
  */
 

@@ -1,3 +1,219 @@
 /* SPDX-License-Identifier: MIT */
-/* Kernel probe: what the running kernel does with rseq (filled in next). */
+/*
+ * Kernel probe: run the experiments that tell kernel eras apart, instead of
+ * trusting version strings (distributions backport, and the eras differ
+ * inside one minor release).
+ *
+ * The two experiments need a registration whose cpu_id_start we write, which
+ * vrseq never does in a live process. They run in a forked child that first
+ * unregisters the area it inherited (ours or glibc's, both known), registers
+ * a private one, writes, and reports through its exit status. A child killed
+ * by the kernel is an answer too: writes are fatal there.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "internal.h"
+#include "membarrier.h"
+
+#define LEGACY_BIT	0x80000000u
+#define PROBE_ROUNDS	3
+#define CHILD_SECONDS	5
+
+/* Child exit statuses. */
+enum { CHILD_YES = 0, CHILD_NO = 1, CHILD_MIXED = 2, CHILD_CANNOT = 3 };
+
+/* A private area for the child; static so it needs no allocation. */
+static union {
+	struct vrseq_rseq_area area;
+	unsigned char bytes[VRSEQ_OWN_AREA_SIZE];
+} probe_area __attribute__((aligned(VRSEQ_OWN_AREA_ALIGN)));
+
+static void probe_signal(int sig)
+{
+	(void)sig;
+}
+
+/* In the child: swap the inherited registration for a private one. */
+static int child_register(const struct vrseq_thread *t, uint32_t len)
+{
+	if (t->area &&
+	    vrseq__sys_rseq(t->area, t->registered_len,
+			    VRSEQ_RSEQ_FLAG_UNREGISTER, VRSEQ_RSEQ_SIG) < 0)
+		return -1;
+	if (len > sizeof(probe_area.bytes))
+		return -1;
+	memset(&probe_area, 0, sizeof(probe_area));
+	probe_area.area.cpu_id = (uint32_t)VRSEQ_RSEQ_CPU_ID_UNINITIALIZED;
+	return vrseq__sys_rseq(&probe_area.area, len, 0, VRSEQ_RSEQ_SIG);
+}
+
+static volatile uint32_t *child_cpu_id_start(void)
+{
+	return &probe_area.area.cpu_id_start;
+}
+
+/* Write the legacy bit, take a signal, see whether the kernel cleared it. */
+static int child_legacy_rewrite(const struct vrseq_thread *t)
+{
+	struct sigaction sa;
+	int rewritten = 0;
+
+	if (child_register(t, VRSEQ_RSEQ_ORIG_SIZE) < 0)
+		return CHILD_CANNOT;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = probe_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL) < 0)
+		return CHILD_CANNOT;
+	for (int i = 0; i < PROBE_ROUNDS; i++) {
+		volatile uint32_t *start = child_cpu_id_start();
+
+		*start = LEGACY_BIT | probe_area.area.cpu_id;
+		syscall(SYS_tgkill, getpid(), gettid(), SIGUSR1);
+		rewritten += !(*start & LEGACY_BIT);
+	}
+	return rewritten == PROBE_ROUNDS ? CHILD_YES :
+	       rewritten == 0 ? CHILD_NO : CHILD_MIXED;
+}
+
+/* A full-size registration, a write, a migration: does the kernel kill us? */
+static int child_v2(const struct vrseq_thread *t, uint32_t len)
+{
+	cpu_set_t allowed, one;
+	int cpu, other = -1;
+
+	if (child_register(t, len) < 0)
+		return CHILD_CANNOT;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		return CHILD_CANNOT;
+	cpu = (int)probe_area.area.cpu_id;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (c != cpu && CPU_ISSET(c, &allowed)) {
+			other = c;
+			break;
+		}
+	if (other < 0)
+		return CHILD_CANNOT;
+	*child_cpu_id_start() = LEGACY_BIT | (uint32_t)cpu;
+	CPU_ZERO(&one);
+	CPU_SET(other, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0)
+		return CHILD_CANNOT;
+	sched_yield();
+	return CHILD_NO;	/* still alive: the write was not fatal */
+}
+
+/* Run `experiment` in a child; VRSEQ_PROBE_* from how it ended. */
+static int run_child(int (*experiment)(const struct vrseq_thread *, uint32_t),
+		     const struct vrseq_thread *t, uint32_t len)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return VRSEQ_PROBE_UNKNOWN;
+	if (pid == 0) {
+		alarm(CHILD_SECONDS);
+		_exit(experiment(t, len));
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return VRSEQ_PROBE_UNKNOWN;
+	if (WIFSIGNALED(status))
+		return WTERMSIG(status) == SIGALRM ? VRSEQ_PROBE_UNKNOWN :
+						     VRSEQ_PROBE_KILLED;
+	switch (WEXITSTATUS(status)) {
+	case CHILD_YES:
+		return VRSEQ_PROBE_YES;
+	case CHILD_NO:
+		return VRSEQ_PROBE_NO;
+	default:
+		return VRSEQ_PROBE_UNKNOWN;
+	}
+}
+
+static int legacy_experiment(const struct vrseq_thread *t, uint32_t len)
+{
+	(void)len;
+	return child_legacy_rewrite(t);
+}
+
+static int read_debug_mode(void)
+{
+	char c = 0;
+	int fd = open("/sys/kernel/debug/rseq/debug", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == '1' ? 1 : c == '0' ? 0 : -1;
+}
+
+int vrseq_probe_kernel(struct vrseq_kernel *kernel, size_t size)
+{
+	const struct vrseq_process *p = &vrseq__proc;
+	const struct vrseq_thread *t;
+	struct vrseq_kernel k;
+	int ret;
+
+	if (!kernel || size < sizeof(uint32_t))
+		return -EINVAL;
+	ret = vrseq__process();
+	if (ret < 0)
+		return ret;
+	t = vrseq__thread();
+	memset(&k, 0, sizeof(k));
+	k.size = (uint32_t)(size < sizeof(k) ? size : sizeof(k));
+	k.feature_size = p->feature_size;
+	k.feature_align = p->feature_align;
+	k.membarrier_rseq = p->membarrier_rseq ||
+		(p->membarrier_cmds & VRSEQ_MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ);
+	k.rseq = vrseq__sys_rseq(NULL, 0, 0, 0) != -ENOSYS;
+	k.debug_mode = read_debug_mode();
+	/* A foreign owner's area is unknown: the child could not free it. */
+	if (k.rseq && t->owner != VRSEQ_OWNER_FOREIGN) {
+		k.legacy_rewrite = (uint8_t)run_child(legacy_experiment, t, 0);
+		if (p->feature_size <= VRSEQ_RSEQ_ORIG_SIZE) {
+			k.v2 = VRSEQ_V2_NONE;
+		} else {
+			int r = run_child(child_v2, t, p->feature_size);
+
+			k.v2 = r == VRSEQ_PROBE_KILLED ? VRSEQ_V2_STRICT :
+			       r == VRSEQ_PROBE_NO ? VRSEQ_V2_LENIENT :
+			       VRSEQ_V2_UNKNOWN;
+		}
+	}
+	k.legacy_safe = k.rseq && k.legacy_rewrite == VRSEQ_PROBE_YES;
+	memcpy(kernel, &k, k.size);
+	return 0;
+}
+
+const char *vrseq_probe_name(int answer)
+{
+	switch (answer) {
+	case VRSEQ_PROBE_YES:		return "yes";
+	case VRSEQ_PROBE_NO:		return "no";
+	case VRSEQ_PROBE_KILLED:	return "killed";
+	default:			return "unknown";
+	}
+}
+
+const char *vrseq_v2_name(int v2)
+{
+	switch (v2) {
+	case VRSEQ_V2_NONE:	return "none";
+	case VRSEQ_V2_LENIENT:	return "lenient";
+	case VRSEQ_V2_STRICT:	return "strict";
+	default:		return "unknown";
+	}
+}

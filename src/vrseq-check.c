@@ -147,6 +147,47 @@ static const char *yesno(int b)
 	return b ? "yes" : "no";
 }
 
+static const char *debug_name(int mode)
+{
+	return mode == 1 ? "on" : mode == 0 ? "off" : "unknown";
+}
+
+/* The plain answer for people running tcmalloc-style allocators. */
+static const char *legacy_verdict(const struct vrseq_kernel *k)
+{
+	if (!k->rseq)
+		return "not applicable (no rseq)";
+	if (k->legacy_rewrite == VRSEQ_PROBE_UNKNOWN)
+		return "unknown (probe could not run)";
+	return k->legacy_safe ? "safe" : "UNSAFE";
+}
+
+static void print_probe_text(const struct vrseq_kernel *k)
+{
+	printf("kernel probe:\n");
+	printf("  32-byte registration rewritten on signal: %s\n",
+	       vrseq_probe_name(k->legacy_rewrite));
+	printf("  full-size (V2) registration:              %s\n",
+	       vrseq_v2_name(k->v2));
+	printf("  rseq debug mode:                          %s\n",
+	       debug_name(k->debug_mode));
+	printf("verdict: legacy self-registering allocators (tcmalloc-style): "
+	       "%s on this kernel\n", legacy_verdict(k));
+}
+
+static void print_probe_json(const struct vrseq_kernel *k)
+{
+	printf(",\"probe\":{\"rseq\":%s,\"feature_size\":%u,"
+	       "\"feature_align\":%u,\"membarrier_rseq\":%s,"
+	       "\"legacy_rewrite\":\"%s\",\"v2\":\"%s\",\"debug_mode\":\"%s\","
+	       "\"legacy_safe\":%s,\"verdict\":\"%s\"}",
+	       k->rseq ? "true" : "false", k->feature_size, k->feature_align,
+	       k->membarrier_rseq ? "true" : "false",
+	       vrseq_probe_name(k->legacy_rewrite), vrseq_v2_name(k->v2),
+	       debug_name(k->debug_mode), k->legacy_safe ? "true" : "false",
+	       legacy_verdict(k));
+}
+
 static void print_text(const struct utsname *u, const struct vrseq_info *in,
 		       const struct selftest *tests, int status)
 {
@@ -200,7 +241,8 @@ static void json_string(const char *s)
 }
 
 static void print_json(const struct utsname *u, const struct vrseq_info *in,
-		       const struct selftest *tests, int status)
+		       const struct selftest *tests, const struct vrseq_kernel *k,
+		       int status)
 {
 	printf("{\"kernel\":");
 	json_string(u->release);
@@ -228,12 +270,15 @@ static void print_json(const struct utsname *u, const struct vrseq_info *in,
 		json_string(tests[i].detail);
 		printf("}");
 	}
-	printf("},\"exit_status\":%d}\n", status);
+	printf("}");
+	if (k)
+		print_probe_json(k);
+	printf(",\"exit_status\":%d}\n", status);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vrseq-check [--json] [--help]\n"
+	fprintf(f, "usage: vrseq-check [--json] [--probe | --no-probe] [--help]\n"
 		   "exit: 0 slots work, 1 self-test failed, 2 fallback mode, 64 usage\n");
 }
 
@@ -241,19 +286,28 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "probe", no_argument, NULL, 'p' },
+		{ "no-probe", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct selftest tests[T_COUNT];
 	struct vrseq_info info;
 	struct utsname u;
-	bool json = false;
+	struct vrseq_kernel kernel, *k = NULL;
+	bool json = false, probe = true;
 	int c, ret, status;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jpnh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'p':
+			probe = true;
+			break;
+		case 'n':
+			probe = false;
 			break;
 		case 'h':
 			usage(stdout);
@@ -279,9 +333,19 @@ int main(int argc, char **argv)
 	for (int i = 0; i < T_COUNT; i++)
 		if (tests[i].result == FAIL)
 			status = EXIT_SELFTEST;
-	if (json)
-		print_json(&u, &info, tests, status);
-	else
+	if (probe) {
+		ret = vrseq_probe_kernel(&kernel, sizeof(kernel));
+		if (ret < 0)
+			fprintf(stderr, "vrseq-check: probe: %s\n", strerror(-ret));
+		else
+			k = &kernel;
+	}
+	if (json) {
+		print_json(&u, &info, tests, k, status);
+	} else {
 		print_text(&u, &info, tests, status);
+		if (k)
+			print_probe_text(k);
+	}
 	return status;
 }

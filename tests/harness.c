@@ -57,6 +57,21 @@ int harness_pin(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
+static cpu_set_t initial_mask;
+static bool initial_mask_saved;
+
+__attribute__((constructor)) static void save_initial_mask(void)
+{
+	initial_mask_saved = sched_getaffinity(0, sizeof(initial_mask),
+					       &initial_mask) == 0;
+}
+
+void harness_pin_restore(void)
+{
+	if (initial_mask_saved)
+		sched_setaffinity(0, sizeof(initial_mask), &initial_mask);
+}
+
 int harness_cpus(int *cpus, int max)
 {
 	cpu_set_t set;

@@ -41,6 +41,8 @@ extern volatile uint64_t harness_abi_checks, harness_abi_violations;
 
 /* Pin the calling thread to one CPU; returns 0 or -errno. */
 int harness_pin(int cpu);
+/* Back to the mask the process started with. */
+void harness_pin_restore(void);
 /* CPUs the process may run on (bounded by 64), and how many. */
 int harness_cpus(int *cpus, int max);
 

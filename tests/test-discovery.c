@@ -148,6 +148,14 @@ static int child_foreign(const char *mode)
 	CHECK(harness_pin(sched_getcpu()) == 0);
 	CHECK((int)foreign.cpu_id == sched_getcpu());
 	CHECK(foreign.cpu_id_start == foreign.cpu_id);
+	{
+		struct vrseq_kernel k;
+
+		/* The foreign area is unknown: no experiment can run. */
+		CHECK(vrseq_probe_kernel(&k, sizeof(k)) == 0);
+		CHECK(k.rseq && k.legacy_rewrite == VRSEQ_PROBE_UNKNOWN);
+		CHECK(foreign.rseq_cs == before.rseq_cs);
+	}
 	return 0;
 }
 
@@ -283,6 +291,49 @@ static void test_membarrier_report(void)
 	}
 }
 
+/*
+ * The probe's answers hang together, and its experiments (children writing
+ * cpu_id_start of private registrations) leave this process untouched.
+ */
+static void test_probe(void)
+{
+	struct vrseq_info info;
+	struct vrseq_kernel k;
+	struct vrseq_slot *slot = vrseq_thread_slot();
+	uint64_t v;
+
+	CU_ASSERT_EQUAL_FATAL(vrseq_get_info(&info, sizeof(info)), 0);
+	CU_ASSERT_EQUAL(vrseq_probe_kernel(NULL, sizeof(k)), -EINVAL);
+	if (harness_rseq()) {
+		CU_ASSERT_EQUAL_FATAL(harness_pin(sched_getcpu()), 0);
+		CU_ASSERT_EQUAL(vrseq_slot_store(slot, 0xbeef), VRSEQ_COMMITTED);
+	}
+	CU_ASSERT_EQUAL_FATAL(vrseq_probe_kernel(&k, sizeof(k)), 0);
+	printf("\n    probe: rseq %d, legacy rewrite %s, v2 %s, debug %d, safe %d\n",
+	       k.rseq, vrseq_probe_name(k.legacy_rewrite), vrseq_v2_name(k.v2),
+	       k.debug_mode, k.legacy_safe);
+	CU_ASSERT_EQUAL(k.size, sizeof(k));
+	CU_ASSERT_EQUAL(k.feature_size, info.feature_size);
+	CU_ASSERT_EQUAL(k.rseq, sys_rseq(NULL, 0, 0, 0) != -ENOSYS);
+	CU_ASSERT_EQUAL(k.legacy_safe, k.rseq && k.legacy_rewrite == VRSEQ_PROBE_YES);
+	if (k.rseq) {
+		CU_ASSERT(k.legacy_rewrite != VRSEQ_PROBE_UNKNOWN);
+		CU_ASSERT_EQUAL(k.v2 == VRSEQ_V2_NONE, k.feature_size <= 32);
+	} else {
+		CU_ASSERT_EQUAL(k.legacy_rewrite, VRSEQ_PROBE_UNKNOWN);
+		CU_ASSERT_FALSE(k.legacy_safe);
+	}
+	if (harness_rseq()) {
+		/* Still registered, same area and length; the slot still valid. */
+		CU_ASSERT_EQUAL(sys_rseq(slot->area, info.registered_len, 0,
+					 VRSEQ_RSEQ_SIG), -EBUSY);
+		CU_ASSERT_TRUE(vrseq_slot_load(slot, &v));
+		CU_ASSERT_EQUAL(v, 0xbeef);
+		CU_ASSERT_ABI();
+		harness_pin_restore();
+	}
+}
+
 static void test_child_no_rseq(void)
 {
 	CU_ASSERT_EQUAL(spawn("no-rseq", true), 0);
@@ -302,6 +353,7 @@ static void test_child_no_membarrier(void)
 static const struct test_case cases[] = {
 	{ "this process's registration", test_this_process },
 	{ "membarrier report and short info", test_membarrier_report },
+	{ "kernel probe", test_probe },
 	{ "seccomp: rseq returns ENOSYS", test_child_no_rseq },
 	{ "foreign registration already present", test_child_foreign },
 	{ "seccomp: membarrier returns ENOSYS", test_child_no_membarrier },

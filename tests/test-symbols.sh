@@ -25,7 +25,7 @@ exported=$("$readelf" --dyn-syms -W "$lib" |
 	awk '$7 != "UND" && ($5 == "GLOBAL" || $5 == "WEAK") && $4 != "SECTION" { print $8 }' |
 	grep -v '^VRSEQ_[0-9.]*$' | sort)
 listed=$(sed -e 's,/\*.*\*/,,' "$map" |
-	awk '/global:/ { g = 1; next } /local:/ { g = 0 } g && /;/ { gsub(/[ \t;]/, ""); print }' |
+	awk '/global:/ { g = 1; next } /local:|}/ { g = 0 } g && /^[ \t]*[A-Za-z_0-9]+;/ { gsub(/[ \t;]/, ""); print }' |
 	sort -u)
 
 count=0
