@@ -57,22 +57,29 @@ static uint32_t possible_cpus(void)
 	return (uint32_t)max;
 }
 
+/*
+ * Tag arrays live in .bss when they fit: they go away with the library on
+ * dlclose, and nothing has to be unmapped at exit while other threads may
+ * still read them. Pages of CPUs that do not exist are never touched.
+ */
+#define STATIC_IDS	8192u
+static uint64_t static_tags[2 * STATIC_IDS] __attribute__((aligned(64)));
+
 static int setup_tags(struct vrseq_process *p)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	size_t bytes = 2 * (size_t)p->nr_ids * sizeof(uint64_t);
-	void *map;
+	uint64_t *tags = static_tags;
 
-	if (page <= 0)
-		page = 4096;
-	bytes = (bytes + (size_t)page - 1) & ~((size_t)page - 1);
-	map = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (map == MAP_FAILED)
-		return -errno;
-	p->tags_map_len = bytes;
-	p->cpu_tags = map;
-	p->cid_tags = p->cpu_tags + p->nr_ids;
+	if (p->nr_ids > STATIC_IDS) {
+		/* Larger than any distribution kernel's NR_CPUS; kept forever. */
+		size_t bytes = 2 * (size_t)p->nr_ids * sizeof(uint64_t);
+
+		tags = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (tags == MAP_FAILED)
+			return -errno;
+	}
+	p->cpu_tags = tags;
+	p->cid_tags = tags + p->nr_ids;
 	/* Generation 1: a real tag is never 0, the "nothing stored" tag. */
 	for (uint32_t i = 0; i < p->nr_ids; i++) {
 		p->cpu_tags[i] = VRSEQ_TAG_GENERATION | i;
@@ -208,25 +215,19 @@ extern const struct vrseq_rseq_cs __stop___rseq_cs[] __attribute__((weak, visibi
 /*
  * On unload the kernel may still hold a pointer to one of our descriptors in
  * the calling thread's rseq_cs (it clears it lazily) and would fault on it
- * after munmap; the glibc manual asks for it to be cleared. When vrseq
- * registered areas itself the library pinned itself and never gets here.
+ * after munmap; the glibc manual asks for it to be cleared. Nothing else is
+ * torn down: at exit other threads may still be using slots, and on dlclose
+ * the state goes away with the mapping. When vrseq registered areas itself
+ * the library pinned itself and is never unloaded.
  */
 __attribute__((destructor)) static void vrseq_unload(void)
 {
-	struct vrseq_process *p = &vrseq__proc;
-	struct vrseq_thread *t;
+	struct vrseq_thread *t = vrseq__thread_peek();
 	uint64_t cs;
 
-	if (__atomic_load_n(&proc_state, __ATOMIC_ACQUIRE) != 1)
+	if ((uintptr_t)__start___rseq_cs == (uintptr_t)__stop___rseq_cs || !t->area)
 		return;
-	t = vrseq__thread_peek();
-	if (t->area && (uintptr_t)__start___rseq_cs != (uintptr_t)__stop___rseq_cs) {
-		cs = __atomic_load_n(&t->area->rseq_cs, __ATOMIC_RELAXED);
-		if (cs >= (uintptr_t)__start___rseq_cs &&
-		    cs < (uintptr_t)__stop___rseq_cs)
-			__atomic_store_n(&t->area->rseq_cs, 0, __ATOMIC_RELAXED);
-	}
-	munmap(p->cpu_tags, p->tags_map_len);
-	p->cpu_tags = p->cid_tags = NULL;
-	__atomic_store_n(&proc_state, 0, __ATOMIC_RELEASE);
+	cs = __atomic_load_n(&t->area->rseq_cs, __ATOMIC_RELAXED);
+	if (cs >= (uintptr_t)__start___rseq_cs && cs < (uintptr_t)__stop___rseq_cs)
+		__atomic_store_n(&t->area->rseq_cs, 0, __ATOMIC_RELAXED);
 }

@@ -23,7 +23,6 @@ struct vrseq_process {
 	uint32_t nr_ids;		/* entries in each tag array */
 	uint64_t *cpu_tags;		/* one tag per CPU */
 	uint64_t *cid_tags;		/* one tag per mm concurrency id */
-	size_t tags_map_len;		/* both arrays, one mapping */
 	uint32_t glibc_size;		/* __rseq_size, 0 when glibc has none */
 	ptrdiff_t glibc_offset;		/* __rseq_offset */
 	uint32_t glibc_registered_len;	/* measured with an EBUSY probe */

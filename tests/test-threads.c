@@ -7,6 +7,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -85,10 +88,55 @@ static void test_threads_before_first_use(void)
 	CU_ASSERT_EQUAL(thread_failures, 0);
 }
 
+static void *spin_on_slot(void *arg)
+{
+	struct vrseq_slot *slot = vrseq_thread_slot();
+	uint64_t v = 0, acc = 0;
+
+	(void)arg;
+	for (;;) {
+		if (!vrseq_slot_load(slot, &v))
+			vrseq_slot_store(slot, 1);
+		acc += v;
+		if ((acc & 0xffff) == 0)
+			vrseq_fence_all();
+	}
+	return NULL;
+}
+
+/*
+ * exit() runs library destructors while other threads still run: nothing
+ * vrseq tears down may pull memory from under their fast paths.
+ */
+static void test_exit_with_running_threads(void)
+{
+	int crashes = 0, rounds = getenv("VRSEQ_TEST_QUICK") ? 5 : 20;
+
+	for (int r = 0; r < rounds; r++) {
+		int status;
+		pid_t pid = fork();
+
+		CU_ASSERT_NOT_EQUAL_FATAL(pid, -1);
+		if (pid == 0) {
+			pthread_t th;
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+			for (int i = 0; i < 4; i++)
+				pthread_create(&th, NULL, spin_on_slot, NULL);
+			nanosleep(&ts, NULL);
+			exit(0);
+		}
+		waitpid(pid, &status, 0);
+		crashes += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	}
+	CU_ASSERT_EQUAL(crashes, 0);
+}
+
 static const struct test_case cases[] = {
 	/* Must run first: nothing may have called vrseq yet. */
 	{ "threads created before first use", test_threads_before_first_use },
 	{ "10 000 threads created and joined", test_many_threads },
+	{ "exit() while threads use slots", test_exit_with_running_threads },
 	{ NULL, NULL },
 };
 
