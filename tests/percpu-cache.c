@@ -861,7 +861,7 @@ struct stress {
 static __thread struct pc_thread *pc_self;
 static bool (*volatile sig_hook)(void);
 
-static void on_signal(int sig)
+static void on_signal(int sig __attribute__((unused)))
 {
 	struct pc_thread *t = pc_self;
 	int saved = errno;
@@ -1172,5 +1172,26 @@ void pc_stress_print(const struct pc_stress_result *r)
 	P("audit: dead slabs", a->dead_slabs);
 	P("audit: poison broken", a->poison_broken);
 	P("audit: global overflow", a->global_overflow);
+	fflush(stdout);
+}
+
+void pc_stress_metrics(const char *test, const struct pc_stress_result *r,
+		       uint64_t abi_violations)
+{
+	const struct pc_stats *st = &r->st;
+	const struct pc_sig_stats *ss = &r->sst;
+
+	printf("VRSEQ-METRICS test=%s duplicates=%llu lost=%llu stale=%llu "
+	       "poison=%llu corruption=%llu abi=%llu fences=%llu "
+	       "fast_pops=%llu\n", test,
+	       (unsigned long long)(st->duplicates + ss->duplicates +
+				    r->audit.duplicates),
+	       (unsigned long long)r->audit.lost,
+	       (unsigned long long)(st->stale_pops + ss->stale_pops),
+	       (unsigned long long)r->audit.poison_broken,
+	       (unsigned long long)(st->corruption + ss->corruption),
+	       (unsigned long long)abi_violations,
+	       (unsigned long long)r->fences,
+	       (unsigned long long)(st->fast_pops + ss->pops));
 	fflush(stdout);
 }

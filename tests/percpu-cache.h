@@ -150,6 +150,16 @@ struct pc_backend {
 };
 
 extern const struct pc_backend pc_backend_vrseq;
+/*
+ * tests/percpu-legacy.c: what tcmalloc does, the cached bit overlaid on the
+ * kernel-owned cpu_id_start of the thread's own 32-byte registration. Correct
+ * only on kernels that rewrite cpu_id_start on every preemption (not on 6.19
+ * or 7.0 before 7.0.10). Needs GLIBC_TUNABLES=glibc.pthread.rseq=0.
+ */
+extern const struct pc_backend pc_backend_legacy;
+/* Register membarrier-rseq and the calling thread's legacy area: 0 or -errno
+ * (-EINVAL/-EBUSY: another area, usually glibc's, is registered). */
+int pc_legacy_probe(void);
 
 struct pc_cache {
 	const struct pc_backend *backend;
@@ -255,5 +265,15 @@ struct pc_stress_result {
 
 int pc_stress_run(const struct pc_stress_params *p, struct pc_stress_result *r);
 void pc_stress_print(const struct pc_stress_result *r);
+/*
+ * One machine-readable line for the kernel matrix:
+ * VRSEQ-METRICS test=NAME duplicates=N lost=N stale=N poison=N corruption=N
+ *   abi=N fences=N fast_pops=N
+ * duplicates: handed out while held + found twice by the audit; stale: pops
+ * of the poison object; poison: retired slabs written to; corruption:
+ * released while not held; fast_pops: pops through a slab, handler included.
+ */
+void pc_stress_metrics(const char *test, const struct pc_stress_result *r,
+		       uint64_t abi_violations);
 
 #endif

@@ -38,6 +38,7 @@ static void test_stress(void)
 
 	CU_ASSERT_EQUAL_FATAL(pc_stress_run(&p, &r), 0);
 	pc_stress_print(&r);
+	pc_stress_metrics("stress", &r, harness_abi_violations);
 	fast = p.backend->has_fast_path && rseq;
 
 	/* Correctness: every object exactly once, nothing handed out twice. */
