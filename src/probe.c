@@ -60,6 +60,31 @@ static volatile uint32_t *child_cpu_id_start(void)
 	return &probe_area.area.cpu_id_start;
 }
 
+/*
+ * Run on another allowed CPU: the kernel writes the IDs then in every era,
+ * which is also when rseq debug mode on 6.19-7.0.9 notices an earlier write
+ * and kills. 0, or -1 with a single allowed CPU.
+ */
+static int migrate_away(void)
+{
+	cpu_set_t allowed, one;
+	int cpu = (int)probe_area.area.cpu_id;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (c == cpu || !CPU_ISSET(c, &allowed))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			return -1;
+		sched_yield();
+		return 0;
+	}
+	return -1;
+}
+
 /* Write the legacy bit, take a signal, see whether the kernel cleared it. */
 static int child_legacy_rewrite(const struct vrseq_thread *t)
 {
@@ -80,6 +105,9 @@ static int child_legacy_rewrite(const struct vrseq_thread *t)
 		syscall(SYS_tgkill, getpid(), gettid(), SIGUSR1);
 		rewritten += !(*start & LEGACY_BIT);
 	}
+	/* No rewrite: a migration tells "not rewritten" from "debug mode". */
+	if (rewritten == 0)
+		migrate_away();
 	return rewritten == PROBE_ROUNDS ? CHILD_YES :
 	       rewritten == 0 ? CHILD_NO : CHILD_MIXED;
 }
@@ -87,27 +115,11 @@ static int child_legacy_rewrite(const struct vrseq_thread *t)
 /* A full-size registration, a write, a migration: does the kernel kill us? */
 static int child_v2(const struct vrseq_thread *t, uint32_t len)
 {
-	cpu_set_t allowed, one;
-	int cpu, other = -1;
-
 	if (child_register(t, len) < 0)
 		return CHILD_CANNOT;
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+	*child_cpu_id_start() = LEGACY_BIT | probe_area.area.cpu_id;
+	if (migrate_away() < 0)
 		return CHILD_CANNOT;
-	cpu = (int)probe_area.area.cpu_id;
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (c != cpu && CPU_ISSET(c, &allowed)) {
-			other = c;
-			break;
-		}
-	if (other < 0)
-		return CHILD_CANNOT;
-	*child_cpu_id_start() = LEGACY_BIT | (uint32_t)cpu;
-	CPU_ZERO(&one);
-	CPU_SET(other, &one);
-	if (sched_setaffinity(0, sizeof(one), &one) < 0)
-		return CHILD_CANNOT;
-	sched_yield();
 	return CHILD_NO;	/* still alive: the write was not fatal */
 }
 
