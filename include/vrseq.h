@@ -264,12 +264,18 @@ static inline uint32_t vrseq_token_id(vrseq_token_t token)
 	return (uint32_t)(token & VRSEQ_TAG_ID_MASK);
 }
 
-/* True while the committed value is valid (see the contract above). */
+/*
+ * True while the committed value is valid (see the contract above). The
+ * tag and value are only ever written by this thread (or its signal
+ * handlers, inside critical sections that end with a compiler barrier), so
+ * plain loads suffice and let the compare take a memory operand; the tag
+ * array is shared and read atomically.
+ */
 static inline bool vrseq_slot_valid(const struct vrseq_slot *slot)
 {
 	uint32_t id = *slot->id;
 
-	return VRSEQ_LOAD_ONCE(slot->tags[id]) == VRSEQ_LOAD_ONCE(slot->tag);
+	return VRSEQ_LOAD_ONCE(slot->tags[id]) == slot->tag;
 }
 
 /* Store the value in *value and return true if it is valid. */
@@ -278,10 +284,9 @@ static inline bool vrseq_slot_load(const struct vrseq_slot *slot,
 {
 	uint32_t id = *slot->id;
 
-	if (__builtin_expect(VRSEQ_LOAD_ONCE(slot->tags[id]) !=
-			     VRSEQ_LOAD_ONCE(slot->tag), 0))
+	if (__builtin_expect(VRSEQ_LOAD_ONCE(slot->tags[id]) != slot->tag, 0))
 		return false;
-	*value = VRSEQ_LOAD_ONCE(slot->value);
+	*value = slot->value;
 	return true;
 }
 

@@ -74,22 +74,20 @@ static int vr_pop(struct pc_thread *t, struct pc_obj **out)
 
 retry:
 	__asm__ __volatile__ goto (
-		VRSEQ_X86_CS_BEGIN("area")
-		VRSEQ_X86_CS_CHECK_TAG("8(%[slot])", "invalid")
-		"movq (%[slot]), %%rcx\n\t"		/* slab */
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_LOAD("%%rcx", "invalid")	/* slab */
 		"movq (%%rcx), %%rdx\n\t"		/* hdr */
 		"testl %%edx, %%edx\n\t"
 		"jz %l[empty]\n\t"
 		"subq $1, %%rdx\n\t"
 		"movl %%edx, %%eax\n\t"			/* index count - 1 */
-		"movq " VRSEQ_X86_STR(SLAB_ITEMS_OFFSET)
+		"movq " VRSEQ_CS_STR(SLAB_ITEMS_OFFSET)
 			"(%%rcx, %%rax, 8), %[item]\n\t"
 		"movq %%rdx, (%%rcx)\n\t"		/* commit */
-		VRSEQ_X86_CS_END("aborted")
+		VRSEQ_CS_END("aborted")
 		: [item] "=&r" (item)
-		: [area] "r" (slot->area), [id] "r" (slot->id),
-		  [tags] "r" (slot->tags), [slot] "r" (slot)
-		: "memory", "cc", "rax", "rcx", "rdx"
+		: VRSEQ_CS_INPUTS(slot)
+		: VRSEQ_CS_CLOBBERS, "rcx", "rdx"
 		: invalid, empty, aborted);
 	*out = item;
 	return PC_OK;
@@ -108,9 +106,8 @@ static int vr_push(struct pc_thread *t, struct pc_obj *obj)
 
 retry:
 	__asm__ __volatile__ goto (
-		VRSEQ_X86_CS_BEGIN("area")
-		VRSEQ_X86_CS_CHECK_TAG("8(%[slot])", "invalid")
-		"movq (%[slot]), %%rcx\n\t"		/* slab */
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_LOAD("%%rcx", "invalid")	/* slab */
 		"movq (%%rcx), %%rdx\n\t"		/* hdr */
 		"movq %%rdx, %%rax\n\t"
 		"shrq $32, %%rax\n\t"			/* capacity */
@@ -118,15 +115,14 @@ retry:
 		"jae %l[full]\n\t"
 		"movl %%edx, %%eax\n\t"			/* index count */
 		/* Not a commit: harmless if we abort before the next store. */
-		"movq %[item], " VRSEQ_X86_STR(SLAB_ITEMS_OFFSET)
+		"movq %[item], " VRSEQ_CS_STR(SLAB_ITEMS_OFFSET)
 			"(%%rcx, %%rax, 8)\n\t"
 		"addq $1, %%rdx\n\t"
 		"movq %%rdx, (%%rcx)\n\t"		/* commit */
-		VRSEQ_X86_CS_END("aborted")
+		VRSEQ_CS_END("aborted")
 		:
-		: [area] "r" (slot->area), [id] "r" (slot->id),
-		  [tags] "r" (slot->tags), [slot] "r" (slot), [item] "r" (obj)
-		: "memory", "cc", "rax", "rcx", "rdx"
+		: VRSEQ_CS_INPUTS(slot), [item] "r" (obj)
+		: VRSEQ_CS_CLOBBERS, "rcx", "rdx"
 		: invalid, full, aborted);
 	return PC_OK;
 invalid:

@@ -150,11 +150,11 @@ static void lg_uncache(uint32_t cpu)
 static int lg_commit(uint64_t value)
 {
 	__asm__ __volatile__ goto (
-		VRSEQ_X86_CS_BEGIN("area")
+		VRSEQ_CS_BEGIN
 		"btq $63, -4(%[area])\n\t"
 		"jnc %l[invalid]\n\t"
 		"movq %[value], -4(%[area])\n\t"	/* commit */
-		VRSEQ_X86_CS_END("aborted")
+		VRSEQ_CS_END("aborted")
 		:
 		: [area] "r" (&lg.area), [value] "r" (value)
 		: "memory", "cc", "rax"
@@ -180,7 +180,7 @@ static int lg_pop(struct pc_thread *t, struct pc_obj **out)
 
 retry:
 	__asm__ __volatile__ goto (
-		VRSEQ_X86_CS_BEGIN("area")
+		VRSEQ_CS_BEGIN
 		"movq -4(%[area]), %%rcx\n\t"		/* the word */
 		"btrq $63, %%rcx\n\t"			/* slab, CF = cached */
 		"jnc %l[invalid]\n\t"
@@ -191,7 +191,7 @@ retry:
 		"movl %%edx, %%eax\n\t"			/* index count - 1 */
 		"movq 8(%%rcx, %%rax, 8), %[item]\n\t"
 		"movq %%rdx, (%%rcx)\n\t"		/* commit */
-		VRSEQ_X86_CS_END("aborted")
+		VRSEQ_CS_END("aborted")
 		: [item] "=&r" (item)
 		: [area] "r" (&lg.area)
 		: "memory", "cc", "rax", "rcx", "rdx"
@@ -211,7 +211,7 @@ static int lg_push(struct pc_thread *t, struct pc_obj *obj)
 {
 retry:
 	__asm__ __volatile__ goto (
-		VRSEQ_X86_CS_BEGIN("area")
+		VRSEQ_CS_BEGIN
 		"movq -4(%[area]), %%rcx\n\t"		/* the word */
 		"btrq $63, %%rcx\n\t"			/* slab, CF = cached */
 		"jnc %l[invalid]\n\t"
@@ -224,7 +224,7 @@ retry:
 		"movq %[item], 8(%%rcx, %%rax, 8)\n\t"
 		"addq $1, %%rdx\n\t"
 		"movq %%rdx, (%%rcx)\n\t"		/* commit */
-		VRSEQ_X86_CS_END("aborted")
+		VRSEQ_CS_END("aborted")
 		:
 		: [area] "r" (&lg.area), [item] "r" (obj)
 		: "memory", "cc", "rax", "rcx", "rdx"
@@ -248,13 +248,13 @@ static int lg_cas_hdr(struct pc_thread *t, struct pc_slab *slab,
 {
 retry:
 	__asm__ __volatile__ goto (
-		VRSEQ_X86_CS_BEGIN("area")
+		VRSEQ_CS_BEGIN
 		"btq $63, -4(%[area])\n\t"
 		"jnc %l[invalid]\n\t"
 		"cmpq %[expected], (%[hdr])\n\t"
 		"jne %l[changed]\n\t"
 		"movq %[desired], (%[hdr])\n\t"		/* commit */
-		VRSEQ_X86_CS_END("aborted")
+		VRSEQ_CS_END("aborted")
 		:
 		: [area] "r" (&lg.area), [hdr] "r" (&slab->hdr),
 		  [expected] "r" (expected), [desired] "r" (desired)

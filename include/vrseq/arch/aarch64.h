@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aarch64 critical sections used by <vrseq.h>. Not a public interface on its
- * own: include <vrseq.h>.
+ * aarch64 critical sections. Include <vrseq.h>, not this file.
  *
- * Same shape as the x86_64 file: descriptor in __rseq_cs, rseq_cs set with an
- * adrp/add pair, one committing store, the abort handler out of line after the
- * signature (a brk instruction, so falling into it traps).
+ * Same shape and the same building-block names as the x86_64 file (read its
+ * comment for how to use them): descriptor in __rseq_cs, rseq_cs set with an
+ * adrp/add pair, one committing store last, the abort handler out of line
+ * after the signature (a brk instruction, so falling into it traps).
+ * Scratch registers: x9 and x10. Labels 1-4 are taken.
  */
 #ifndef VRSEQ_ARCH_AARCH64_H
 #define VRSEQ_ARCH_AARCH64_H
 
-#define VRSEQ_RSEQ_SIG	0xd428bc00u
+#define VRSEQ_RSEQ_SIG		0xd428bc00u
 /* The same, spelled for the assembler (no C suffix). */
 #define VRSEQ_RSEQ_SIG_ASM	"0xd428bc00"
 
-#define VRSEQ_A64_CS_BEGIN(area_reg)					\
+#define VRSEQ_CS_STR_(x)	#x
+#define VRSEQ_CS_STR(x)		VRSEQ_CS_STR_(x)
+
+#define VRSEQ_CS_BEGIN							\
 	".pushsection __rseq_cs, \"aw\"\n\t"				\
 	".balign 32\n\t"						\
 	"3:\n\t"							\
@@ -26,39 +30,51 @@
 	".popsection\n\t"						\
 	"adrp x9, 3b\n\t"						\
 	"add x9, x9, :lo12:3b\n\t"					\
-	"str x9, [%[" area_reg "], #8]\n\t"				\
+	"str x9, [%[area], #8]\n\t"					\
 	"1:\n\t"
 
-#define VRSEQ_A64_CS_END(abort_label)					\
+#define VRSEQ_CS_END(abort_label)					\
 	"2:\n\t"							\
 	".pushsection __rseq_failure, \"ax\"\n\t"			\
-	".inst " VRSEQ_RSEQ_SIG_ASM "\n\t"			\
+	".inst " VRSEQ_RSEQ_SIG_ASM "\n\t"				\
 	"4:\n\t"							\
 	"b %l[" abort_label "]\n\t"					\
 	".popsection\n\t"
 
 /* x9 = tags[*id]; leaves through fail_label unless it equals x10. */
-#define VRSEQ_A64_CS_CHECK_TAG(fail_label)				\
+#define VRSEQ_A64_CHECK_TAG_X10(fail_label)				\
 	"ldr w9, [%[id]]\n\t"						\
 	"ldr x9, [%[tags], w9, uxtw #3]\n\t"				\
 	"cmp x9, x10\n\t"						\
 	"b.ne %l[" fail_label "]\n\t"
+
+#define VRSEQ_CS_SLOT_CHECK(fail_label)					\
+	"ldr x10, [%[slot], #8]\n\t"					\
+	VRSEQ_A64_CHECK_TAG_X10(fail_label)
+
+#define VRSEQ_CS_SLOT_LOAD(dst, fail_label)				\
+	VRSEQ_CS_SLOT_CHECK(fail_label)					\
+	"ldr " dst ", [%[slot]]\n\t"
+
+#define VRSEQ_CS_INPUTS(s)						\
+	[area] "r" ((s)->area), [id] "r" ((s)->id),			\
+	[tags] "r" ((s)->tags), [slot] "r" (s)
+
+#define VRSEQ_CS_CLOBBERS	"memory", "cc", "x9", "x10"
 
 static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 				    uint64_t value)
 {
 	__asm__ __volatile__ goto (
 		"mov x10, %[token]\n\t"
-		VRSEQ_A64_CS_BEGIN("area")
-		VRSEQ_A64_CS_CHECK_TAG("invalid")
+		VRSEQ_CS_BEGIN
+		VRSEQ_A64_CHECK_TAG_X10("invalid")
 		"str %[value], [%[slot]]\n\t"
 		"str %[token], [%[slot], #8]\n\t"
-		VRSEQ_A64_CS_END("aborted")
+		VRSEQ_CS_END("aborted")
 		:
-		: [area] "r" (slot->area), [id] "r" (slot->id),
-		  [tags] "r" (slot->tags), [token] "r" (token),
-		  [value] "r" (value), [slot] "r" (slot)
-		: "memory", "cc", "x9", "x10"
+		: VRSEQ_CS_INPUTS(slot), [token] "r" (token), [value] "r" (value)
+		: VRSEQ_CS_CLOBBERS
 		: invalid, aborted);
 	return VRSEQ_COMMITTED;
 invalid:
@@ -71,20 +87,17 @@ static inline int vrseq_arch_cas(const struct vrseq_slot *slot, uint64_t *word,
 				 uint64_t expected, uint64_t desired)
 {
 	__asm__ __volatile__ goto (
-		VRSEQ_A64_CS_BEGIN("area")
-		"ldr x10, [%[slot], #8]\n\t"
-		VRSEQ_A64_CS_CHECK_TAG("invalid")
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_CHECK("invalid")
 		"ldr x9, [%[word]]\n\t"
 		"cmp x9, %[expected]\n\t"
 		"b.ne %l[changed]\n\t"
 		"str %[desired], [%[word]]\n\t"
-		VRSEQ_A64_CS_END("aborted")
+		VRSEQ_CS_END("aborted")
 		:
-		: [area] "r" (slot->area), [id] "r" (slot->id),
-		  [tags] "r" (slot->tags), [slot] "r" (slot),
-		  [word] "r" (word), [expected] "r" (expected),
-		  [desired] "r" (desired)
-		: "memory", "cc", "x9", "x10"
+		: VRSEQ_CS_INPUTS(slot), [word] "r" (word),
+		  [expected] "r" (expected), [desired] "r" (desired)
+		: VRSEQ_CS_CLOBBERS
 		: invalid, changed, aborted);
 	return VRSEQ_COMMITTED;
 invalid:

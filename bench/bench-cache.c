@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The number that matters to an allocator: a pop+push pair on the per-CPU
+ * cache fixture (tests/percpu-cache.c), measured side by side in one run:
+ *   legacy twin   the cached slab pointer in the kernel's cpu_id_start
+ *                 (works on this kernel only because it still rewrites it)
+ *   vrseq slot    the cached slab pointer in a vrseq slot
+ *   no caching    find the slab from cpu_id inside every critical section
+ *   malloc/free   glibc, same object size
+ * Each variant runs in a thread of its own (the legacy twin needs its own
+ * registration), rounds interleaved; medians, spread and ratios printed.
+ * The legacy twin needs glibc's registration off: the program re-executes
+ * itself with GLIBC_TUNABLES=glibc.pthread.rseq=0 (vrseq then registers its
+ * own area, same fast path).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "percpu-cache.h"
+
+#define ROUNDS		9
+#define PAIRS		2000000L
+#define TARGET_RATIO	0.95	/* vrseq at least this share of legacy ops/s */
+
+enum variant { LEGACY, VRSEQ, UNCACHED, MALLOC, NVARIANTS };
+
+static const char *const names[NVARIANTS] = {
+	"legacy twin (cpu_id_start)", "vrseq slot", "no caching", "glibc malloc/free",
+};
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ---- no caching: the slab is looked up from cpu_id in the section */
+
+static struct pc_cache *uncached_cache;
+
+#if defined(__x86_64__)
+/* One pop: cpu = area->cpu_id; slab = slabs[cpu]; pop from it. */
+static int uncached_pop(struct vrseq_rseq_area *area, struct pc_obj **out)
+{
+	_Atomic(struct pc_slab *) *slabs = uncached_cache->slabs;
+	struct pc_obj *item;
+
+retry:
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		"movl 4(%[area]), %%eax\n\t"
+		"movq (%[slabs], %%rax, 8), %%rcx\n\t"
+		"movq (%%rcx), %%rdx\n\t"
+		"testl %%edx, %%edx\n\t"
+		"jz %l[empty]\n\t"
+		"subq $1, %%rdx\n\t"
+		"movl %%edx, %%eax\n\t"
+		"movq 8(%%rcx, %%rax, 8), %[item]\n\t"
+		"movq %%rdx, (%%rcx)\n\t"
+		VRSEQ_CS_END("aborted")
+		: [item] "=&r" (item)
+		: [area] "r" (area), [slabs] "r" (slabs)
+		: "memory", "cc", "rax", "rcx", "rdx"
+		: empty, aborted);
+	*out = item;
+	return PC_OK;
+empty:
+	return PC_EMPTY;
+aborted:
+	goto retry;
+}
+
+static int uncached_push(struct vrseq_rseq_area *area, struct pc_obj *obj)
+{
+	_Atomic(struct pc_slab *) *slabs = uncached_cache->slabs;
+
+retry:
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		"movl 4(%[area]), %%eax\n\t"
+		"movq (%[slabs], %%rax, 8), %%rcx\n\t"
+		"movq (%%rcx), %%rdx\n\t"
+		"movq %%rdx, %%rax\n\t"
+		"shrq $32, %%rax\n\t"
+		"cmpl %%eax, %%edx\n\t"
+		"jae %l[full]\n\t"
+		"movl %%edx, %%eax\n\t"
+		"movq %[item], 8(%%rcx, %%rax, 8)\n\t"
+		"addq $1, %%rdx\n\t"
+		"movq %%rdx, (%%rcx)\n\t"
+		VRSEQ_CS_END("aborted")
+		:
+		: [area] "r" (area), [slabs] "r" (slabs), [item] "r" (obj)
+		: "memory", "cc", "rax", "rcx", "rdx"
+		: full, aborted);
+	return PC_OK;
+full:
+	return PC_FULL;
+aborted:
+	goto retry;
+}
+#endif
+
+_Static_assert(offsetof(struct pc_slab, items) == 8, "items follow hdr");
+
+/* ---- one measured round, in a fresh thread */
+
+struct round {
+	enum variant v;
+	struct pc_cache *cache;
+	double ns_per_pair;
+	int error;
+};
+
+/* Pop one and push it back through the backend; refresh when invalid. */
+static int backend_pair(struct pc_thread *t)
+{
+	const struct pc_backend *b = t->cache->backend;
+	struct pc_obj *o;
+	int ret;
+
+	while ((ret = b->pop(t, &o)) == PC_INVALID)
+		if (b->refresh(t) != PC_OK)
+			return -1;
+	if (ret != PC_OK)
+		return -1;
+	while ((ret = b->push(t, o)) == PC_INVALID)
+		if (b->refresh(t) != PC_OK)
+			return -1;
+	return ret == PC_OK ? 0 : -1;
+}
+
+static void *run_round(void *arg)
+{
+	struct round *r = arg;
+	struct pc_thread t;
+	double t0;
+
+	memset(&t, 0, sizeof(t));
+	if (r->v == MALLOC) {
+		t0 = now_ns();
+		for (long i = 0; i < PAIRS; i++) {
+			void *volatile p = malloc(sizeof(struct pc_obj));
+
+			free(p);
+		}
+		r->ns_per_pair = (now_ns() - t0) / PAIRS;
+		return NULL;
+	}
+	if (pc_thread_attach(r->cache, &t, 1) != 0 || backend_pair(&t)) {
+		r->error = 1;
+		return NULL;
+	}
+	t0 = now_ns();
+	if (r->v == UNCACHED) {
+#if defined(__x86_64__)
+		struct vrseq_rseq_area *area = vrseq_thread_slot()->area;
+		/* Called through pointers, as the backends are: same shape. */
+		int (*volatile pop)(struct vrseq_rseq_area *, struct pc_obj **) =
+			uncached_pop;
+		int (*volatile push)(struct vrseq_rseq_area *, struct pc_obj *) =
+			uncached_push;
+
+		for (long i = 0; i < PAIRS; i++) {
+			struct pc_obj *o;
+
+			if (pop(area, &o) != PC_OK || push(area, o) != PC_OK) {
+				r->error = 1;
+				break;
+			}
+		}
+#else
+		r->error = 1;
+#endif
+	} else {
+		for (long i = 0; i < PAIRS; i++)
+			if (backend_pair(&t)) {
+				r->error = 1;
+				break;
+			}
+	}
+	r->ns_per_pair = (now_ns() - t0) / PAIRS;
+	if (getenv("BENCH_DEBUG"))
+		fprintf(stderr, "%d: refresh %lu invalid %lu aborts %lu\n", r->v,
+			(unsigned long)t.st.refresh_ok, (unsigned long)t.st.refresh_invalid,
+			(unsigned long)t.st.aborts);
+	return NULL;
+}
+
+/* A cache whose every slab holds some objects, so pops never go global. */
+static int make_cache(struct pc_cache *c, const struct pc_backend *b)
+{
+	if (pc_cache_init(c, b, 4096))
+		return -1;
+	for (unsigned int cpu = 0; cpu < c->nr_cpus; cpu++) {
+		struct pc_slab *s = pc_current_slab(c, (int)cpu);
+		uint32_t cap = PC_HDR_CAP(s->hdr), n = 0;
+
+		while (n < cap / 2) {
+			struct pc_obj *o = pc_global_pop(c);
+
+			if (!o)
+				break;
+			s->items[n++] = o;
+		}
+		s->hdr = PC_HDR(cap, n);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct pc_cache caches[NVARIANTS];
+	double ns[NVARIANTS][ROUNDS], med[NVARIANTS];
+	const struct pc_backend *backends[NVARIANTS] = {
+		&pc_backend_legacy, &pc_backend_vrseq, &pc_backend_vrseq, NULL,
+	};
+
+	if (!getenv("GLIBC_TUNABLES")) {
+		setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
+		execv("/proc/self/exe", argv);
+		perror("bench-cache: re-exec");
+		return 1;
+	}
+	(void)argc;
+	for (int v = 0; v < NVARIANTS; v++)
+		if (backends[v] && make_cache(&caches[v], backends[v])) {
+			fprintf(stderr, "bench-cache: cache set-up failed\n");
+			return 1;
+		}
+	uncached_cache = &caches[UNCACHED];
+	for (int r = 0; r < ROUNDS; r++)
+		for (int v = 0; v < NVARIANTS; v++) {
+			struct round rd = { (enum variant)v, &caches[v], 0, 0 };
+			pthread_t th;
+
+			pthread_create(&th, NULL, run_round, &rd);
+			pthread_join(th, NULL);
+			if (rd.error) {
+				fprintf(stderr, "bench-cache: %s failed (needs rseq, "
+					"and the legacy twin a kernel that accepts "
+					"its registration)\n", names[v]);
+				return 1;
+			}
+			ns[v][r] = rd.ns_per_pair;
+		}
+	printf("per-CPU cache pop+push pair, one thread, %ld pairs x %d rounds\n",
+	       PAIRS, ROUNDS);
+	for (int v = 0; v < NVARIANTS; v++) {
+		qsort(ns[v], ROUNDS, sizeof(double), cmp_double);
+		med[v] = ns[v][ROUNDS / 2];
+		printf("  %-28s %7.2f ns/pair [%.2f .. %.2f]  %6.1f Mpairs/s",
+		       names[v], med[v], ns[v][0], ns[v][ROUNDS - 1], 1e3 / med[v]);
+		if (v != LEGACY)
+			printf("  ops/s vs legacy: %.2fx", med[LEGACY] / med[v]);
+		printf("\n");
+	}
+	printf("  target: vrseq >= %.2fx legacy ops/s: %s\n", TARGET_RATIO,
+	       med[LEGACY] / med[VRSEQ] >= TARGET_RATIO ? "met" : "NOT met");
+	return 0;
+}
