@@ -75,7 +75,7 @@ extern "C" {
 #endif
 
 #define VRSEQ_VERSION_MAJOR	0
-#define VRSEQ_VERSION_MINOR	2
+#define VRSEQ_VERSION_MINOR	3
 #define VRSEQ_VERSION_MICRO	0
 
 /* Tag layout: id in the low bits, generation above. Linux caps NR_CPUS far
