@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "percpu-cache.h"
+#include "bench.h"
 
 #define ROUNDS		9
 #define PAIRS		2000000L
@@ -33,20 +34,6 @@ static const char *const names[NVARIANTS] = {
 	"legacy twin (cpu_id_start)", "vrseq slot", "no caching", "glibc malloc/free",
 };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* ---- no caching: the slab is looked up from cpu_id in the section */
 
@@ -152,20 +139,20 @@ static void *run_round(void *arg)
 
 	memset(&t, 0, sizeof(t));
 	if (r->v == MALLOC) {
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		for (long i = 0; i < PAIRS; i++) {
 			void *volatile p = malloc(sizeof(struct pc_obj));
 
 			free(p);
 		}
-		r->ns_per_pair = (now_ns() - t0) / PAIRS;
+		r->ns_per_pair = (bench_now_ns() - t0) / PAIRS;
 		return NULL;
 	}
 	if (pc_thread_attach(r->cache, &t, 1) != 0 || backend_pair(&t)) {
 		r->error = 1;
 		return NULL;
 	}
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	if (r->v == UNCACHED) {
 #if defined(__x86_64__)
 		struct vrseq_rseq_area *area = vrseq_thread_slot()->area;
@@ -193,11 +180,7 @@ static void *run_round(void *arg)
 				break;
 			}
 	}
-	r->ns_per_pair = (now_ns() - t0) / PAIRS;
-	if (getenv("BENCH_DEBUG"))
-		fprintf(stderr, "%d: refresh %lu invalid %lu aborts %lu\n", r->v,
-			(unsigned long)t.st.refresh_ok, (unsigned long)t.st.refresh_invalid,
-			(unsigned long)t.st.aborts);
+	r->ns_per_pair = (bench_now_ns() - t0) / PAIRS;
 	return NULL;
 }
 
@@ -261,10 +244,11 @@ int main(int argc, char **argv)
 	printf("per-CPU cache pop+push pair, one thread, %ld pairs x %d rounds\n",
 	       PAIRS, ROUNDS);
 	for (int v = 0; v < NVARIANTS; v++) {
-		qsort(ns[v], ROUNDS, sizeof(double), cmp_double);
-		med[v] = ns[v][ROUNDS / 2];
+		double lo, hi;
+
+		bench_summary(ns[v], ROUNDS, &med[v], &lo, &hi);
 		printf("  %-28s %7.2f ns/pair [%.2f .. %.2f]  %6.1f Mpairs/s",
-		       names[v], med[v], ns[v][0], ns[v][ROUNDS - 1], 1e3 / med[v]);
+		       names[v], med[v], lo, hi, 1e3 / med[v]);
 		if (v != LEGACY)
 			printf("  ops/s vs legacy: %.2fx", med[LEGACY] / med[v]);
 		printf("\n");

@@ -19,25 +19,13 @@
 
 #include <vrseq.h>
 
+#include "bench.h"
+
 #define ROUNDS 9
 
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 struct series {
 	const char *name;
@@ -50,10 +38,7 @@ static void finish(struct series *s)
 	double v[ROUNDS];
 
 	memcpy(v, s->ns, sizeof(v));
-	qsort(v, ROUNDS, sizeof(double), cmp_double);
-	s->median = v[ROUNDS / 2];
-	s->lo = v[0];
-	s->hi = v[ROUNDS - 1];
+	bench_summary(v, ROUNDS, &s->median, &s->lo, &s->hi);
 }
 
 static void print_group(const char *title, struct series *s, int n, int base)
@@ -99,7 +84,7 @@ static double time_reads(int which, long iters, struct vrseq_slot *slot)
 {
 	const volatile uint32_t *raw = raw_cpu_id_start();
 	uint64_t acc = 0, v;
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 
 	for (long i = 0; i < iters; i++) {
 		switch (which) {
@@ -122,7 +107,7 @@ static double time_reads(int which, long iters, struct vrseq_slot *slot)
 		}
 	}
 	sink = acc;
-	return (now_ns() - t0) / iters;
+	return (bench_now_ns() - t0) / iters;
 }
 
 static void bench_reads(void)
@@ -192,7 +177,7 @@ static void bench_fences(int threads)
 		pthread_create(&th[i], NULL, busy, NULL);
 	for (int r = 0; r < ROUNDS; r++)
 		for (int k = 0; k < 4; k++) {
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 
 			for (int i = 0; i < iters; i++) {
 				int c = (cpu + i) % 2;
@@ -204,7 +189,7 @@ static void bench_fences(int threads)
 				default: vrseq_fence_all();
 				}
 			}
-			s[k].ns[r] = (now_ns() - t0) / iters;
+			s[k].ns[r] = (bench_now_ns() - t0) / iters;
 		}
 	stop_busy = 1;
 	for (int i = 0; i < threads; i++)
