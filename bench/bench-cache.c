@@ -37,13 +37,16 @@ static const char *const names[NVARIANTS] = {
 
 /* ---- no caching: the slab is looked up from cpu_id in the section */
 
-static struct pc_cache *uncached_cache;
-
 #if defined(__x86_64__)
-/* One pop: cpu = area->cpu_id; slab = slabs[cpu]; pop from it. */
-static int uncached_pop(struct vrseq_rseq_area *area, struct pc_obj **out)
+/*
+ * The backend's pop and push with the cache lookup moved inside: cpu =
+ * area->cpu_id; slab = slabs[cpu]. Same signatures as the backends', called
+ * the same way, so only the lookup differs.
+ */
+static int uncached_pop(struct pc_thread *t, struct pc_obj **out)
 {
-	_Atomic(struct pc_slab *) *slabs = uncached_cache->slabs;
+	struct vrseq_rseq_area *area = t->slot.area;
+	_Atomic(struct pc_slab *) *slabs = t->cache->slabs;
 	struct pc_obj *item;
 
 retry:
@@ -71,9 +74,10 @@ aborted:
 	goto retry;
 }
 
-static int uncached_push(struct vrseq_rseq_area *area, struct pc_obj *obj)
+static int uncached_push(struct pc_thread *t, struct pc_obj *obj)
 {
-	_Atomic(struct pc_slab *) *slabs = uncached_cache->slabs;
+	struct vrseq_rseq_area *area = t->slot.area;
+	_Atomic(struct pc_slab *) *slabs = t->cache->slabs;
 
 retry:
 	__asm__ __volatile__ goto (
@@ -153,33 +157,11 @@ static void *run_round(void *arg)
 		return NULL;
 	}
 	t0 = bench_now_ns();
-	if (r->v == UNCACHED) {
-#if defined(__x86_64__)
-		struct vrseq_rseq_area *area = vrseq_thread_slot()->area;
-		/* Called through pointers, as the backends are: same shape. */
-		int (*volatile pop)(struct vrseq_rseq_area *, struct pc_obj **) =
-			uncached_pop;
-		int (*volatile push)(struct vrseq_rseq_area *, struct pc_obj *) =
-			uncached_push;
-
-		for (long i = 0; i < PAIRS; i++) {
-			struct pc_obj *o;
-
-			if (pop(area, &o) != PC_OK || push(area, o) != PC_OK) {
-				r->error = 1;
-				break;
-			}
+	for (long i = 0; i < PAIRS; i++)
+		if (backend_pair(&t)) {
+			r->error = 1;
+			break;
 		}
-#else
-		r->error = 1;
-#endif
-	} else {
-		for (long i = 0; i < PAIRS; i++)
-			if (backend_pair(&t)) {
-				r->error = 1;
-				break;
-			}
-	}
 	r->ns_per_pair = (bench_now_ns() - t0) / PAIRS;
 	return NULL;
 }
@@ -209,8 +191,9 @@ int main(int argc, char **argv)
 {
 	struct pc_cache caches[NVARIANTS];
 	double ns[NVARIANTS][ROUNDS], med[NVARIANTS];
+	struct pc_backend uncached = pc_backend_vrseq;
 	const struct pc_backend *backends[NVARIANTS] = {
-		&pc_backend_legacy, &pc_backend_vrseq, &pc_backend_vrseq, NULL,
+		&pc_backend_legacy, &pc_backend_vrseq, &uncached, NULL,
 	};
 
 	if (!getenv("GLIBC_TUNABLES")) {
@@ -220,12 +203,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	(void)argc;
+#if defined(__x86_64__)
+	uncached.name = "uncached";
+	uncached.pop = uncached_pop;
+	uncached.push = uncached_push;
+#else
+	fprintf(stderr, "bench-cache: x86_64 only for now\n");
+	return 77;
+#endif
 	for (int v = 0; v < NVARIANTS; v++)
 		if (backends[v] && make_cache(&caches[v], backends[v])) {
 			fprintf(stderr, "bench-cache: cache set-up failed\n");
 			return 1;
 		}
-	uncached_cache = &caches[UNCACHED];
 	for (int r = 0; r < ROUNDS; r++)
 		for (int v = 0; v < NVARIANTS; v++) {
 			struct round rd = { (enum variant)v, &caches[v], 0, 0 };
