@@ -86,7 +86,7 @@ retry:
 		"movq %%rdx, (%%rcx)\n\t"		/* commit */
 		VRSEQ_CS_END("aborted")
 		: [item] "=&r" (item)
-		: VRSEQ_CS_INPUTS(slot)
+		: VRSEQ_CS_INPUTS_CPU(slot)
 		: VRSEQ_CS_CLOBBERS, "rcx", "rdx"
 		: invalid, empty, aborted);
 	*out = item;
@@ -121,7 +121,7 @@ retry:
 		"movq %%rdx, (%%rcx)\n\t"		/* commit */
 		VRSEQ_CS_END("aborted")
 		:
-		: VRSEQ_CS_INPUTS(slot), [item] "r" (obj)
+		: VRSEQ_CS_INPUTS_CPU(slot), [item] "r" (obj)
 		: VRSEQ_CS_CLOBBERS, "rcx", "rdx"
 		: invalid, full, aborted);
 	return PC_OK;

@@ -54,6 +54,7 @@
 	".quad 1f, (2f - 1f), 4f\n\t"					\
 	".popsection\n\t"						\
 	".pushsection __rseq_cs_ptr_array, \"aw\"\n\t"			\
+	".balign 8\n\t"							\
 	".quad 3b\n\t"							\
 	".popsection\n\t"						\
 	"leaq 3b(%%rip), %%rax\n\t"					\
@@ -85,6 +86,16 @@
 
 #define VRSEQ_CS_INPUTS(s)						\
 	[area] "r" ((s)->area), [id] "r" ((s)->id),			\
+	[tags] "r" ((s)->tags), [slot] "r" (s)
+
+/*
+ * For VRSEQ_SLOT_CPU slots only: the id is cpu_id_start, the first field
+ * of the area, so one register serves as both and a load is saved. (A
+ * fallback slot's area is unregistered memory whose first field reads 0,
+ * the index its one-entry tag array expects.)
+ */
+#define VRSEQ_CS_INPUTS_CPU(s)						\
+	[area] "r" ((s)->area), [id] "r" ((s)->area),			\
 	[tags] "r" ((s)->tags), [slot] "r" (s)
 
 #define VRSEQ_CS_CLOBBERS	"memory", "cc", "rax"
