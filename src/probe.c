@@ -67,22 +67,19 @@ static volatile uint32_t *child_cpu_id_start(void)
  */
 static int migrate_away(void)
 {
-	cpu_set_t allowed, one;
+	cpu_set_t others;
 	int cpu = (int)probe_area.area.cpu_id;
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+	/* Any CPU but this one; the kernel narrows it to our cpuset. The
+	 * caller's thread may be pinned: only this child's mask changes. */
+	CPU_ZERO(&others);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (c != cpu)
+			CPU_SET(c, &others);
+	if (sched_setaffinity(0, sizeof(others), &others) < 0)
 		return -1;
-	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (c == cpu || !CPU_ISSET(c, &allowed))
-			continue;
-		CPU_ZERO(&one);
-		CPU_SET(c, &one);
-		if (sched_setaffinity(0, sizeof(one), &one) < 0)
-			return -1;
-		sched_yield();
-		return 0;
-	}
-	return -1;
+	sched_yield();
+	return 0;
 }
 
 /* Write the legacy bit, take a signal, see whether the kernel cleared it. */

@@ -58,7 +58,7 @@ static int vr_refresh(struct pc_thread *t)
 	return PC_OK;
 }
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__aarch64__)
 static void count_abort(struct pc_thread *t)
 {
 	if (t->in_signal)
@@ -66,7 +66,9 @@ static void count_abort(struct pc_thread *t)
 	else
 		t->st.aborts++;
 }
+#endif
 
+#if defined(__x86_64__)
 static int vr_pop(struct pc_thread *t, struct pc_obj **out)
 {
 	struct vrseq_slot *slot = &t->slot;
@@ -123,6 +125,76 @@ retry:
 		:
 		: VRSEQ_CS_INPUTS_CPU(slot), [item] "r" (obj)
 		: VRSEQ_CS_CLOBBERS, "rcx", "rdx"
+		: invalid, full, aborted);
+	return PC_OK;
+invalid:
+	return PC_INVALID;
+full:
+	return PC_FULL;
+aborted:
+	count_abort(t);
+	goto retry;
+}
+#define VR_FAST_PATH	true
+#elif defined(__aarch64__)
+/*
+ * The same sections as x86_64. x11 = slab, x12 = hdr, x13 = the item's
+ * address minus SLAB_ITEMS_OFFSET; x9/x10 belong to the building blocks.
+ * The count is the low word of hdr, so "cbz w12" is "count == 0" and
+ * "uxtw #3" scales it as an index.
+ */
+static int vr_pop(struct pc_thread *t, struct pc_obj **out)
+{
+	struct vrseq_slot *slot = &t->slot;
+	struct pc_obj *item;
+
+retry:
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_LOAD("x11", "invalid")	/* slab */
+		"ldr x12, [x11]\n\t"			/* hdr */
+		"cbz w12, %l[empty]\n\t"
+		"sub x12, x12, #1\n\t"			/* count - 1 */
+		"add x13, x11, w12, uxtw #3\n\t"
+		"ldr %[item], [x13, #" VRSEQ_CS_STR(SLAB_ITEMS_OFFSET) "]\n\t"
+		"str x12, [x11]\n\t"			/* commit */
+		VRSEQ_CS_END("aborted")
+		: [item] "=&r" (item)
+		: VRSEQ_CS_INPUTS_CPU(slot)
+		: VRSEQ_CS_CLOBBERS, "x11", "x12", "x13"
+		: invalid, empty, aborted);
+	*out = item;
+	return PC_OK;
+invalid:
+	return PC_INVALID;
+empty:
+	return PC_EMPTY;
+aborted:
+	count_abort(t);
+	goto retry;
+}
+
+static int vr_push(struct pc_thread *t, struct pc_obj *obj)
+{
+	struct vrseq_slot *slot = &t->slot;
+
+retry:
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_LOAD("x11", "invalid")	/* slab */
+		"ldr x12, [x11]\n\t"			/* hdr */
+		"lsr x13, x12, #32\n\t"			/* capacity */
+		"cmp w12, w13\n\t"
+		"b.hs %l[full]\n\t"
+		"add x13, x11, w12, uxtw #3\n\t"
+		/* Not a commit: harmless if we abort before the next store. */
+		"str %[item], [x13, #" VRSEQ_CS_STR(SLAB_ITEMS_OFFSET) "]\n\t"
+		"add x12, x12, #1\n\t"
+		"str x12, [x11]\n\t"			/* commit */
+		VRSEQ_CS_END("aborted")
+		:
+		: VRSEQ_CS_INPUTS_CPU(slot), [item] "r" (obj)
+		: VRSEQ_CS_CLOBBERS, "x11", "x12", "x13"
 		: invalid, full, aborted);
 	return PC_OK;
 invalid:

@@ -357,6 +357,10 @@ static void test_signals(void)
 		int ret = vrseq_slot_store(slot, mine);
 		bool valid = vrseq_slot_load(slot, &v);
 
+		/* Keep the compiler from sinking the value load past the
+		 * re-read of `handled` below. */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+
 		/* Untouched by a handler, a valid slot holds our commit. */
 		if (ret == VRSEQ_COMMITTED && valid && before == handled && v != mine)
 			bad++;

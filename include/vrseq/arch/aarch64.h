@@ -7,12 +7,31 @@
  * adrp/add pair, one committing store last, the abort handler out of line
  * after the signature (a brk instruction, so falling into it traps).
  * Scratch registers: x9 and x10. Labels 1-4 are taken.
+ *
+ * VRSEQ_CS_CLOBBERS also names x16 and x17: the abort handler branches back
+ * from __rseq_failure into your function, and when the two are more than
+ * 128 MiB apart the linker routes that branch through a veneer that uses
+ * x16 (AAPCS64 lets it, "IP0/IP1"). The compiler must not keep a value there
+ * across a section. GCC never allocates an operand to a clobbered register,
+ * so no input can land in x9/x10/x16/x17; an output you write before the
+ * commit must still be early-clobber ("=&r") so that it cannot share a
+ * register with an input.
  */
 #ifndef VRSEQ_ARCH_AARCH64_H
 #define VRSEQ_ARCH_AARCH64_H
 
-#define VRSEQ_RSEQ_SIG		0xd428bc00u
-/* The same, spelled for the assembler (no C suffix). */
+/*
+ * "brk #0x45e0". The kernel compares the 32-bit word before abort_ip, read
+ * in data byte order, with the signature the area was registered with
+ * (glibc's RSEQ_SIG on aarch64 is the same). Instructions are little-endian
+ * even on big-endian aarch64, where the word therefore reads byte-swapped.
+ */
+#ifdef __AARCH64EB__
+# define VRSEQ_RSEQ_SIG		0x00bc28d4u
+#else
+# define VRSEQ_RSEQ_SIG		0xd428bc00u
+#endif
+/* The instruction word, for ".inst" (no C suffix). */
 #define VRSEQ_RSEQ_SIG_ASM	"0xd428bc00"
 
 #define VRSEQ_CS_STR_(x)	#x
@@ -26,6 +45,7 @@
 	".quad 1f, (2f - 1f), 4f\n\t"					\
 	".popsection\n\t"						\
 	".pushsection __rseq_cs_ptr_array, \"aw\"\n\t"			\
+	".balign 8\n\t"							\
 	".quad 3b\n\t"							\
 	".popsection\n\t"						\
 	"adrp x9, 3b\n\t"						\
@@ -60,7 +80,17 @@
 	[area] "r" ((s)->area), [id] "r" ((s)->id),			\
 	[tags] "r" ((s)->tags), [slot] "r" (s)
 
-#define VRSEQ_CS_CLOBBERS	"memory", "cc", "x9", "x10"
+/*
+ * For VRSEQ_SLOT_CPU slots only, as on x86_64: the id is cpu_id_start, the
+ * first field of the area, so one register serves as both and a load is
+ * saved. (A fallback slot's area is unregistered memory whose first field
+ * reads 0, the index its one-entry tag array expects.)
+ */
+#define VRSEQ_CS_INPUTS_CPU(s)						\
+	[area] "r" ((s)->area), [id] "r" ((s)->area),			\
+	[tags] "r" ((s)->tags), [slot] "r" (s)
+
+#define VRSEQ_CS_CLOBBERS	"memory", "cc", "x9", "x10", "x16", "x17"
 
 static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 				    uint64_t value)

@@ -1,0 +1,197 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# aarch64 is cross-compiled on every `make check`: the library, vrseq-check,
+# a program that uses every inline fast path plus the per-CPU cache fixture
+# (tests/cross-smoke.c), all linked -static -no-pie, and the CUnit programs
+# compiled with -c only (no arm64 libcunit here; the kernel matrix links
+# them). rseq-cs-lint then checks every critical-section descriptor of the
+# aarch64 binaries and of a native static x86_64 build of the same program,
+# and must reject a program with deliberately broken descriptors. The x86_64
+# build also runs. They run on arm64 for real in `make check-kernels`.
+#
+# The build directory's config.h is configured for the host, but no source
+# includes it (DEFS only defines HAVE_CONFIG_H), so it is not used here.
+set -u
+srcdir=${top_srcdir:-.}
+cc=${CC:-cc}
+xcc=${AARCH64_CC:-aarch64-linux-gnu-gcc}
+xar=${AARCH64_AR:-aarch64-linux-gnu-ar}
+cunit_inc=${CUNIT_INCLUDE:-/usr/include/CUnit}
+
+if ! command -v "$xcc" >/dev/null 2>&1; then
+	echo "$xcc not found (Debian packages gcc-aarch64-linux-gnu libc6-dev-arm64-cross): skipped"
+	exit 77
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vrseq-cross.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+printf 'int main(void) { return 0; }\n' >"$tmp/empty.c"
+if ! "$xcc" -static -no-pie -o "$tmp/empty" "$tmp/empty.c" 2>"$tmp/empty.log"; then
+	cat "$tmp/empty.log"
+	echo "$xcc cannot link static programs (Debian package libc6-dev-arm64-cross): skipped"
+	exit 77
+fi
+
+passed=0 failed=0
+pass() { echo "PASS $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+
+warn="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter -Werror"
+cflags="-std=gnu11 -O2 -g $warn -I$srcdir/include -I$srcdir/compat"
+libsrcs=
+for f in "$srcdir"/src/*.c; do
+	case $f in */vrseq-check.c) ;; *) libsrcs="$libsrcs $f" ;; esac
+done
+smoke="$srcdir/tests/cross-smoke.c $srcdir/tests/percpu-cache.c"
+
+# A static link; drops glibc's warnings about dlopen in static programs.
+link() {	# link CC OUT ARGS...
+	l_cc=$1 l_out=$2
+	shift 2
+	"$l_cc" -static -no-pie -o "$l_out" "$@" -lpthread 2>"$l_out.log"
+	l_rc=$?
+	grep -v -e 'in statically linked applications requires' \
+		-e 'in function .pin_library.:' "$l_out.log"
+	[ $l_rc = 0 ] && [ -x "$l_out" ]
+}
+
+# build ARCH CC AR: the library archive, vrseq-check and the smoke program.
+build() {
+	b_arch=$1 b_cc=$2 b_ar=$3 b_dir=$tmp/$1 b_ok=yes
+	mkdir -p "$b_dir/lib"
+	for f in $libsrcs; do
+		"$b_cc" $cflags -DVRSEQ_BUILDING -fvisibility=hidden -c \
+			-o "$b_dir/lib/$(basename "$f" .c).o" "$f" || b_ok=no
+	done
+	if [ $b_ok = no ]; then
+		fail "$b_arch: the library does not compile"
+		return 1
+	fi
+	if ! "$b_ar" rcs "$b_dir/libvrseq.a" "$b_dir"/lib/*.o; then
+		fail "$b_arch: $b_ar"
+		return 1
+	fi
+	if link "$b_cc" "$b_dir/vrseq-check" $cflags "$srcdir/src/vrseq-check.c" \
+		"$b_dir/libvrseq.a" &&
+		link "$b_cc" "$b_dir/cross-smoke" $cflags -I"$srcdir/tests" $smoke \
+			"$b_dir/libvrseq.a"; then
+		pass "$b_arch: library, vrseq-check and cross-smoke build static"
+	else
+		fail "$b_arch: static build"
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- lint
+if ! $cc -std=gnu11 -O2 -Wall -Wextra -Werror ${SANITIZER_FLAGS:-} \
+	-o "$tmp/rseq-cs-lint" "$srcdir/tests/rseq-cs-lint.c"; then
+	fail "rseq-cs-lint does not compile"
+	echo "cross-aarch64: $passed passed, $failed failed"
+	exit 1
+fi
+lint() {	# lint WHAT FILE...: all descriptors must be right (FILEs in $tmp)
+	l_what=$1
+	shift
+	if (cd "$tmp" && ./rseq-cs-lint "$@") >"$tmp/lint.out" 2>&1; then
+		sed 's/^/    /' "$tmp/lint.out"
+		pass "$l_what: descriptors"
+	else
+		sed 's/^/    /' "$tmp/lint.out"
+		fail "$l_what: descriptors"
+	fi
+}
+
+# A negative control, built for each architecture: descriptor 0 is right,
+# each of the others has exactly one fault. The linter must find those.
+cat >"$tmp/bad.c" <<'EOF'
+#if defined(__x86_64__)
+# define SIG "0x53053053"
+#else
+# define SIG "0xd428bc00"
+#endif
+__asm__(
+	".pushsection .text.vrseq_bad, \"ax\"\n"
+	".balign 4\n"
+	"10: .long 0, 0, 0\n"
+	"11: .long " SIG "\n"
+	"12: .long 0\n"
+	"13: .long 0x12345678\n"
+	"14: .long 0\n"
+	".popsection\n"
+	".pushsection __rseq_cs, \"aw\"\n"
+	".balign 32\n"
+	".long 0, 0\n .quad 10b, 11b - 10b, 12b\n"	/* right */
+	".long 0, 0\n .quad 10b, 11b - 10b, 14b\n"	/* signature */
+	".long 1, 0\n .quad 10b, 11b - 10b, 12b\n"	/* version */
+	".long 0, 1\n .quad 10b, 11b - 10b, 12b\n"	/* flags */
+	".long 0, 0\n .quad 10b, 0, 12b\n"		/* empty */
+	".long 0, 0\n .quad 10b, 13b - 10b, 12b\n"	/* abort inside */
+	".long 0, 0\n .quad bad_data, 4, 12b\n"	/* not code */
+	".popsection\n");
+int bad_data[4];
+int main(void) { return 0; }
+EOF
+bad_expected=6
+negative() {	# negative ARCH CC
+	if ! link "$2" "$tmp/bad-$1" "$tmp/bad.c"; then
+		fail "$1: negative control does not build"
+	elif "$tmp/rseq-cs-lint" "$tmp/bad-$1" >"$tmp/bad.out" 2>&1; then
+		cat "$tmp/bad.out"
+		fail "$1: rseq-cs-lint accepted broken descriptors"
+	elif [ "$(grep -c ': descriptor [1-9][0-9]* at ' "$tmp/bad.out")" != $bad_expected ] ||
+		grep -q ': descriptor 0 at ' "$tmp/bad.out"; then
+		cat "$tmp/bad.out"
+		fail "$1: rseq-cs-lint did not find exactly the $bad_expected broken descriptors"
+	else
+		pass "$1: rseq-cs-lint rejects the $bad_expected broken descriptors of the negative control"
+	fi
+}
+
+# ---------------------------------------------------------------- aarch64
+if build aarch64 "$xcc" "$xar"; then
+	lint aarch64 aarch64/cross-smoke aarch64/vrseq-check
+fi
+negative aarch64 "$xcc"
+
+# The CUnit programs and their helpers compile for aarch64 (-c only), with
+# the host's CUnit headers and nothing else from the host's /usr/include.
+if [ -f "$cunit_inc/CUnit.h" ]; then
+	mkdir -p "$tmp/cunit-inc" "$tmp/aarch64/tests"
+	ln -s "$cunit_inc" "$tmp/cunit-inc/CUnit"
+	ok=yes n=0
+	for f in "$srcdir"/tests/test-*.c "$srcdir"/tests/harness*.c \
+		"$srcdir"/tests/percpu-*.c "$srcdir"/tests/fastpath.c; do
+		n=$((n + 1))
+		"$xcc" $cflags -I"$srcdir/tests" -I"$tmp/cunit-inc" \
+			-DLIBVRSEQ_PATH='"libvrseq.so.1"' -c \
+			-o "$tmp/aarch64/tests/$(basename "$f" .c).o" "$f" || ok=no
+	done
+	if [ $ok = yes ]; then
+		pass "aarch64: $n test sources compile (CUnit from $cunit_inc)"
+	else
+		fail "aarch64: test sources"
+	fi
+else
+	fail "aarch64: no CUnit headers in $cunit_inc (set CUNIT_INCLUDE)"
+fi
+
+# ---------------------------------------------------------------- x86_64
+case $(uname -m) in
+x86_64)
+	if build x86_64 "$cc" "${AR:-ar}"; then
+		lint x86_64 x86_64/cross-smoke x86_64/vrseq-check
+		if "$tmp/x86_64/cross-smoke" >"$tmp/smoke.out" 2>&1; then
+			grep -v '^VRSEQ-METRICS' "$tmp/smoke.out" | sed 's/^/    /'
+			pass "x86_64: cross-smoke runs"
+		else
+			sed 's/^/    /' "$tmp/smoke.out"
+			fail "x86_64: cross-smoke runs"
+		fi
+	fi
+	negative x86_64 "$cc"
+	;;
+*)
+	echo "host is $(uname -m): no native x86_64 build" ;;
+esac
+
+echo "cross-aarch64: $passed passed, $failed failed"
+[ $failed -eq 0 ]
