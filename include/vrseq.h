@@ -133,6 +133,16 @@ enum vrseq_fence_method {
 	VRSEQ_FENCE_AFFINITY = 2,	/* run on each CPU in turn (slow) */
 };
 
+/* Why slots on this thread never read valid (vrseq_info.fallback). */
+enum vrseq_fallback {
+	VRSEQ_FALLBACK_NONE = 0,	/* slots work */
+	VRSEQ_FALLBACK_NO_RSEQ = 1,	/* ENOSYS/seccomp/valgrind, or glibc's failed */
+	VRSEQ_FALLBACK_FOREIGN = 2,	/* another library owns the registration */
+	VRSEQ_FALLBACK_KERNEL = 3,	/* critical sections not aborted reliably:
+					 * arm64 6.19-7.0.13 (VRSEQ_TRUST_KERNEL=1
+					 * overrides) */
+};
+
 struct vrseq_info {
 	uint32_t size;			/* set by vrseq_get_info() */
 	int32_t owner;			/* enum vrseq_owner, calling thread */
@@ -147,6 +157,7 @@ struct vrseq_info {
 	int32_t fence_method;		/* enum vrseq_fence_method */
 	uint32_t nr_ids;		/* CPU ids (and cids) the tag arrays cover */
 	uint32_t guarantee;		/* 1 when slots can be valid on this thread */
+	uint32_t fallback;		/* enum vrseq_fallback: why not (0.3.0+) */
 };
 
 /* Process set-up. Called lazily by every function below; calling it first
@@ -157,6 +168,7 @@ VRSEQ_API int vrseq_init(void);
 VRSEQ_API int vrseq_get_info(struct vrseq_info *info, size_t size);
 VRSEQ_API const char *vrseq_owner_name(int owner);
 VRSEQ_API const char *vrseq_fence_method_name(int method);
+VRSEQ_API const char *vrseq_fallback_name(int fallback);
 
 /*
  * Bind `slot` to the calling thread. mode is VRSEQ_SLOT_CPU or

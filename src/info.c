@@ -31,7 +31,8 @@ int vrseq_get_info(struct vrseq_info *info, size_t size)
 	full.membarrier_rseq_cpu = p->membarrier_rseq_cpu;
 	full.fence_method = vrseq__fence_method();
 	full.nr_ids = p->nr_ids;
-	full.guarantee = t->area != NULL;
+	full.fallback = (uint32_t)vrseq__fallback(t);
+	full.guarantee = full.fallback == VRSEQ_FALLBACK_NONE;
 	memcpy(info, &full, full.size);
 	return 0;
 }
@@ -43,6 +44,18 @@ const char *vrseq_owner_name(int owner)
 	case VRSEQ_OWNER_GLIBC:		return "glibc";
 	case VRSEQ_OWNER_VRSEQ:		return "vrseq";
 	case VRSEQ_OWNER_FOREIGN:	return "foreign";
+	default:			return "unknown";
+	}
+}
+
+const char *vrseq_fallback_name(int fallback)
+{
+	switch (fallback) {
+	case VRSEQ_FALLBACK_NONE:	return "none";
+	case VRSEQ_FALLBACK_NO_RSEQ:	return "no usable rseq";
+	case VRSEQ_FALLBACK_FOREIGN:	return "registration owned by another library";
+	case VRSEQ_FALLBACK_KERNEL:
+		return "kernel does not abort critical sections reliably";
 	default:			return "unknown";
 	}
 }

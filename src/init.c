@@ -4,14 +4,18 @@
  * the tag arrays, membarrier. Lazy and mutex-guarded, because another
  * library's constructor may call into vrseq before our own constructor runs.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "internal.h"
 #include "membarrier.h"
 
@@ -162,6 +166,14 @@ static int process_setup(struct vrseq_process *p)
 	p->feature_size = fs ? (uint32_t)fs : 20;
 	p->feature_align = al ? (uint32_t)al : VRSEQ_RSEQ_ORIG_SIZE;
 	p->nr_ids = possible_cpus();
+	{
+		struct utsname u;
+		const char *trust = secure_getenv("VRSEQ_TRUST_KERNEL");
+
+		p->unsafe_kernel = uname(&u) == 0 &&
+			vrseq__kernel_aborts_unreliable(u.machine, u.release) &&
+			!(trust && !strcmp(trust, "1"));
+	}
 	if (p->nr_ids > VRSEQ_TAG_ID_MASK)
 		return -EOVERFLOW;
 	setup_glibc(p);

@@ -30,6 +30,7 @@ struct vrseq_process {
 	bool membarrier_rseq;
 	bool membarrier_rseq_cpu;
 	bool rseq_seen;			/* some thread has a usable area */
+	bool unsafe_kernel;		/* see gate.c: every slot in fallback */
 };
 
 extern struct vrseq_process vrseq__proc;
@@ -41,6 +42,9 @@ struct vrseq_thread {
 		unsigned char bytes[VRSEQ_OWN_AREA_SIZE];
 	} own __attribute__((aligned(VRSEQ_OWN_AREA_ALIGN)));
 	struct vrseq_slot slot;
+	/* Never registered: where fallback slots' critical sections store
+	 * rseq_cs; its cpu_id_start reads 0, the index fallback tags expect. */
+	struct vrseq_rseq_area dummy;
 	struct vrseq_rseq_area *area;	/* the registered area, or NULL */
 	int32_t owner;			/* enum vrseq_owner */
 	int32_t register_errno;
@@ -48,6 +52,9 @@ struct vrseq_thread {
 	bool bound;
 	bool slot_ready;
 };
+
+/* slot.c: why slots of this thread cannot be valid (enum vrseq_fallback). */
+int vrseq__fallback(const struct vrseq_thread *t);
 
 /* init.c */
 int vrseq__process(void);

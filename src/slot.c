@@ -21,9 +21,21 @@ static void bind_fallback(struct vrseq_slot *slot, struct vrseq_thread *t)
 	slot->id = &fallback_id;
 	slot->tags = &fallback_check_tag;
 	slot->observe_tags = &fallback_observe_tag;
-	/* Unregistered memory: the critical sections' rseq_cs store lands here. */
-	slot->area = &t->own.area;
+	/* Never registered (unlike t->own, which may be registered while the
+	 * kernel gate still forces fallback). */
+	slot->area = &t->dummy;
 	slot->flags = VRSEQ_SLOT_F_BOUND | VRSEQ_SLOT_F_FALLBACK;
+}
+
+int vrseq__fallback(const struct vrseq_thread *t)
+{
+	if (t->owner == VRSEQ_OWNER_FOREIGN)
+		return VRSEQ_FALLBACK_FOREIGN;
+	if (!t->area)
+		return VRSEQ_FALLBACK_NO_RSEQ;
+	if (vrseq__proc.unsafe_kernel)
+		return VRSEQ_FALLBACK_KERNEL;
+	return VRSEQ_FALLBACK_NONE;
 }
 
 int vrseq_slot_init(struct vrseq_slot *slot, unsigned int mode)
@@ -41,7 +53,7 @@ int vrseq_slot_init(struct vrseq_slot *slot, unsigned int mode)
 		return -EOPNOTSUPP;
 	t = vrseq__thread();
 	memset(slot, 0, sizeof(*slot));
-	if (!t->area) {
+	if (vrseq__fallback(t) != VRSEQ_FALLBACK_NONE) {
 		bind_fallback(slot, t);
 		return 1;
 	}

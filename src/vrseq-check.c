@@ -74,7 +74,7 @@ static void run_selftest(struct selftest *tests, bool usable)
 	tests[T_FENCE].name = "fence";
 	if (!usable) {
 		for (int i = 0; i < T_COUNT; i++)
-			set(&tests[i], SKIP, "no usable rseq on this thread");
+			set(&tests[i], SKIP, "fallback mode on this thread");
 		return;
 	}
 	sched_getaffinity(0, sizeof(saved), &saved);
@@ -219,9 +219,9 @@ static void print_text(const struct utsname *u, const struct vrseq_info *in,
 		       "code can cache through them.\n");
 		break;
 	case EXIT_FALLBACK:
-		printf("verdict: FALLBACK - no usable rseq here (owner %s). "
-		       "Slots never read as valid: legacy code stays correct "
-		       "but recomputes every time.\n",
+		printf("verdict: FALLBACK - %s (owner %s). Slots never read as "
+		       "valid: legacy code stays correct but recomputes every "
+		       "time.\n", vrseq_fallback_name((int)in->fallback),
 		       vrseq_owner_name(in->owner));
 		break;
 	default:
@@ -260,6 +260,8 @@ static void print_json(const struct utsname *u, const struct vrseq_info *in,
 	printf(",\"membarrier_rseq\":%s,\"membarrier_rseq_cpu\":%s",
 	       in->membarrier_rseq ? "true" : "false",
 	       in->membarrier_rseq_cpu ? "true" : "false");
+	printf(",\"fallback\":");
+	json_string(vrseq_fallback_name((int)in->fallback));
 	printf(",\"fence_method\":\"%s\",\"nr_ids\":%u",
 	       vrseq_fence_method_name(in->fence_method), in->nr_ids);
 	printf(",\"selftest\":{");

@@ -290,7 +290,7 @@ static void test_mm_cid(void)
 
 	CU_ASSERT_EQUAL_FATAL(vrseq_get_info(&info, sizeof(info)), 0);
 	ret = vrseq_slot_init(&slot, VRSEQ_SLOT_MM_CID);
-	if (!info.mm_cid_usable) {
+	if (!info.mm_cid_usable || !info.guarantee) {
 		CU_ASSERT(ret == -EOPNOTSUPP || ret == 1);
 		return;
 	}
