@@ -6,8 +6,9 @@
 # expected cpu_id_start to behave. The unrewritten samples are compiled but
 # never run: they write the kernel's field.
 set -u
-srcdir=${top_srcdir:-.}
-builddir=${top_builddir:-.}
+# Absolute and without "..": spatch 1.1.1 exits 255 on /a/b/../c paths.
+srcdir=$(cd "${top_srcdir:-.}" && pwd -P)
+builddir=$(cd "${top_builddir:-.}" && pwd -P)
 cc=${CC:-cc}
 cocci=$srcdir/compat/coccinelle/cpu_id_start.cocci
 lib=$builddir/src/.libs
