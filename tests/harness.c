@@ -9,22 +9,13 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "seconds.h"
 
 volatile uint64_t harness_abi_checks, harness_abi_violations;
 
 double harness_seconds(double normal)
 {
-	const char *s = getenv("VRSEQ_TEST_SECONDS");
-
-	if (s && atof(s) > 0)
-		return atof(s);
-	s = getenv("VRSEQ_TEST_LONG");
-
-	if (s && *s)
-		return atof(s) > 0 ? atof(s) : normal * 20;
-	if (getenv("VRSEQ_TEST_QUICK"))
-		return normal / 4;
-	return normal;
+	return test_seconds(normal);
 }
 
 bool harness_area_ok(const volatile struct vrseq_rseq_area *a)

@@ -20,26 +20,11 @@
 #include <sys/utsname.h>
 
 #include "percpu-cache.h"
+#include "seconds.h"
 
 #define EXIT_CORRUPT	1
 #define EXIT_SKIP	77
 #define EXIT_HARD	99
-
-/* As harness_seconds(), with VRSEQ_TEST_SECONDS for the base. */
-static double run_seconds(void)
-{
-	const char *s = getenv("VRSEQ_TEST_SECONDS");
-	double normal = 5.0;
-
-	if (s && *s && atof(s) > 0)
-		normal = atof(s);
-	s = getenv("VRSEQ_TEST_LONG");
-	if (s && *s)
-		return atof(s) > 0 ? atof(s) : normal * 20;
-	if (getenv("VRSEQ_TEST_QUICK"))
-		return normal / 4;
-	return normal;
-}
 
 /* Probe in a thread of its own, so that main stays free for libvrseq. */
 static void *probe_main(void *arg)
@@ -63,7 +48,7 @@ int main(void)
 {
 	struct pc_stress_params p = {
 		.backend = &pc_backend_legacy,
-		.seconds = run_seconds(),
+		.seconds = test_seconds(5.0),
 		.workers = 8,
 		.nobjs = 4096,
 		.resize_us = 1000,	/* a fence about every millisecond */
