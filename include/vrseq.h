@@ -235,7 +235,11 @@ struct vrseq_kernel {
 	uint32_t feature_align;		/* AT_RSEQ_ALIGN, or 32 */
 	int32_t debug_mode;		/* rseq/debug in debugfs: 1, 0, -1 unknown */
 	uint8_t legacy_safe;		/* legacy self-registering code is safe */
-	uint8_t reserved[3];
+	/* Critical sections are aborted on preemption, signals and
+	 * membarrier-rseq: VRSEQ_PROBE_NO on arm64 6.19-7.0.13 (known by
+	 * release, see vrseq_info.fallback), else VRSEQ_PROBE_YES. */
+	uint8_t cs_abort;
+	uint8_t reserved[2];
 };
 
 /*

@@ -202,7 +202,11 @@ int vrseq_probe_kernel(struct vrseq_kernel *kernel, size_t size)
 			       VRSEQ_V2_UNKNOWN;
 		}
 	}
-	k.legacy_safe = k.rseq && k.legacy_rewrite == VRSEQ_PROBE_YES;
+	if (k.rseq)
+		k.cs_abort = p->unsafe_kernel ? VRSEQ_PROBE_NO : VRSEQ_PROBE_YES;
+	/* The rewrite is worth nothing where sections are not aborted. */
+	k.legacy_safe = k.rseq && k.legacy_rewrite == VRSEQ_PROBE_YES &&
+			k.cs_abort == VRSEQ_PROBE_YES;
 	memcpy(kernel, &k, k.size);
 	return 0;
 }

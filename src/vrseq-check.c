@@ -169,6 +169,8 @@ static void print_probe_text(const struct vrseq_kernel *k)
 	       vrseq_probe_name(k->legacy_rewrite));
 	printf("  full-size (V2) registration:              %s\n",
 	       vrseq_v2_name(k->v2));
+	printf("  critical sections aborted:                %s\n",
+	       vrseq_probe_name(k->cs_abort));
 	printf("  rseq debug mode:                          %s\n",
 	       debug_name(k->debug_mode));
 	printf("verdict: legacy self-registering allocators (tcmalloc-style): "
@@ -179,11 +181,12 @@ static void print_probe_json(const struct vrseq_kernel *k)
 {
 	printf(",\"probe\":{\"rseq\":%s,\"feature_size\":%u,"
 	       "\"feature_align\":%u,\"membarrier_rseq\":%s,"
-	       "\"legacy_rewrite\":\"%s\",\"v2\":\"%s\",\"debug_mode\":\"%s\","
-	       "\"legacy_safe\":%s,\"verdict\":\"%s\"}",
+	       "\"legacy_rewrite\":\"%s\",\"v2\":\"%s\",\"cs_abort\":\"%s\","
+	       "\"debug_mode\":\"%s\",\"legacy_safe\":%s,\"verdict\":\"%s\"}",
 	       k->rseq ? "true" : "false", k->feature_size, k->feature_align,
 	       k->membarrier_rseq ? "true" : "false",
 	       vrseq_probe_name(k->legacy_rewrite), vrseq_v2_name(k->v2),
+	       vrseq_probe_name(k->cs_abort),
 	       debug_name(k->debug_mode), k->legacy_safe ? "true" : "false",
 	       legacy_verdict(k));
 }

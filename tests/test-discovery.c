@@ -332,7 +332,11 @@ static void test_probe(void)
 	CU_ASSERT_EQUAL(k.size, sizeof(k));
 	CU_ASSERT_EQUAL(k.feature_size, info.feature_size);
 	CU_ASSERT_EQUAL(k.rseq, sys_rseq(NULL, 0, 0, 0) != -ENOSYS);
-	CU_ASSERT_EQUAL(k.legacy_safe, k.rseq && k.legacy_rewrite == VRSEQ_PROBE_YES);
+	CU_ASSERT_EQUAL(k.cs_abort, !k.rseq ? VRSEQ_PROBE_UNKNOWN :
+			info.fallback == VRSEQ_FALLBACK_KERNEL ? VRSEQ_PROBE_NO :
+			VRSEQ_PROBE_YES);
+	CU_ASSERT_EQUAL(k.legacy_safe, k.rseq && k.legacy_rewrite == VRSEQ_PROBE_YES &&
+			k.cs_abort == VRSEQ_PROBE_YES);
 	if (k.rseq) {
 		int cpus[2];
 
