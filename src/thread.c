@@ -2,8 +2,9 @@
 /*
  * Per-thread binding: find the thread's registered area (glibc's), or
  * register vrseq's own, or settle for fallback. Everything here is
- * async-signal-safe once the process state exists: static TLS and raw
- * system calls only.
+ * async-signal-safe once the process state exists (static TLS and raw
+ * system calls), except pin_library()'s one dlopen() at the process's first
+ * registration of our own area: bind that first thread outside handlers.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
