@@ -78,10 +78,21 @@ extern "C" {
 #define VRSEQ_VERSION_MINOR	3
 #define VRSEQ_VERSION_MICRO	0
 
-/* Tag layout: id in the low bits, generation above. Linux caps NR_CPUS far
- * below 2^20; 44 generation bits do not wrap in any realistic lifetime. */
+/*
+ * Tag layout: the id in the low VRSEQ_TAG_ID_BITS bits (Linux caps NR_CPUS
+ * far below 2^20), a generation in the 44 bits above. Generation 0 is never
+ * live: the "nothing stored" tag 0 and the tokens of fallback slots have it.
+ * Live tags start at generation 1 and only grow. A fence that would advance
+ * an id past the last live generation retires it instead (the all-ones
+ * generation): a retired id's slots never read valid and commits under it
+ * are refused, so no tag ever comes back. That takes 2^44 - 2 fences of one
+ * id (about 140 days of nothing but fencing one CPU at the 1.4 M fences/s
+ * one thread manages here); the id then runs uncached, still correct.
+ */
 #define VRSEQ_TAG_ID_BITS	20
 #define VRSEQ_TAG_ID_MASK	((UINT64_C(1) << VRSEQ_TAG_ID_BITS) - 1)
+#define VRSEQ_TAG_GEN_ONE	(UINT64_C(1) << VRSEQ_TAG_ID_BITS)
+#define VRSEQ_TAG_GEN_MASK	(~VRSEQ_TAG_ID_MASK)
 
 /* An observation: the tag a later commit must still find. */
 typedef uint64_t vrseq_token_t;
@@ -204,6 +215,15 @@ VRSEQ_API int vrseq_fence_all(void);
 /* Out-of-line current CPU, for fallback slots and callers without rseq. */
 VRSEQ_API int vrseq_current_cpu(void);
 
+/*
+ * The id the calling thread is on now, for a fallback slot (0.4.0+): the CPU,
+ * or in VRSEQ_SLOT_MM_CID mode the concurrency id where the thread has a
+ * kernel-maintained area, else the CPU standing in for it. Slow (a system
+ * call without rseq); vrseq_slot_current_id() and vrseq_slot_observe() call
+ * it for fallback slots only.
+ */
+VRSEQ_API uint32_t vrseq_slot_fallback_id(const struct vrseq_slot *slot);
+
 /* ------------------------------------------------------------------------
  * Kernel probe (VRSEQ_1.1): what the running kernel does, measured rather
  * than guessed from the version string.
@@ -263,14 +283,23 @@ VRSEQ_API const char *vrseq_v2_name(int v2);
 /* The id (CPU or cid) the calling thread is on now, as the slot sees it. */
 static inline uint32_t vrseq_slot_current_id(const struct vrseq_slot *slot)
 {
+	if (__builtin_expect(slot->flags & VRSEQ_SLOT_F_FALLBACK, 0))
+		return vrseq_slot_fallback_id(slot);
 	return *slot->id;
 }
 
-/* Observe: the token a later vrseq_slot_commit() must still find. */
+/*
+ * Observe: the token a later vrseq_slot_commit() must still find. A
+ * fallback slot's token carries the real id and generation 0, which no
+ * commit accepts.
+ */
 static inline vrseq_token_t vrseq_slot_observe(const struct vrseq_slot *slot)
 {
-	uint32_t id = *slot->id;
+	uint32_t id;
 
+	if (__builtin_expect(slot->flags & VRSEQ_SLOT_F_FALLBACK, 0))
+		return vrseq_slot_fallback_id(slot) & VRSEQ_TAG_ID_MASK;
+	id = *slot->id;
 	return __atomic_load_n(&slot->observe_tags[id], __ATOMIC_ACQUIRE);
 }
 
@@ -334,6 +363,10 @@ static inline int vrseq_slot_commit(struct vrseq_slot *slot,
 
 	/* An abort between the value and tag stores must leave nothing valid. */
 	vrseq_slot_clear(slot);
+	/* Generation 0 (fallback) and retired ids never take a commit. */
+	if (__builtin_expect((token & VRSEQ_TAG_GEN_MASK) - VRSEQ_TAG_GEN_ONE >=
+			     VRSEQ_TAG_GEN_MASK - VRSEQ_TAG_GEN_ONE, 0))
+		return VRSEQ_INVALIDATED;
 	do
 		ret = vrseq_arch_commit(slot, token, value);
 	while (ret == VRSEQ_ABORTED);
@@ -373,9 +406,7 @@ static inline uint32_t vrseq_slot_cpu_view(const struct vrseq_slot *slot)
 
 	if (vrseq_slot_load(slot, &value))
 		return (uint32_t)value;
-	if (__builtin_expect(slot->flags & VRSEQ_SLOT_F_FALLBACK, 0))
-		return (uint32_t)vrseq_current_cpu();
-	return *slot->id;
+	return vrseq_slot_current_id(slot);
 }
 
 #ifdef __cplusplus

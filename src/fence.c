@@ -8,26 +8,32 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 #include "membarrier.h"
 
-int vrseq__fence_method(void)
-{
-	const struct vrseq_process *p = &vrseq__proc;
-
-	if (p->membarrier_rseq)
-		return VRSEQ_FENCE_MEMBARRIER;
-	if (__atomic_load_n(&p->rseq_seen, __ATOMIC_RELAXED))
-		return VRSEQ_FENCE_AFFINITY;
-	return VRSEQ_FENCE_NONE;
-}
-
-/* Release: what the caller wrote before the fence is published with it. */
+/*
+ * Release: what the caller wrote before the fence is published with it.
+ * A read-modify-write, so that concurrent fences of one id each extend the
+ * other's release sequence: a thread that observes the newest tag sees what
+ * every fencer wrote before its fence. The last live generation advances to
+ * the retired one, which stays (vrseq.h: no tag ever comes back).
+ */
 static void advance(uint64_t *tags, uint32_t first, uint32_t count)
 {
-	for (uint32_t i = first; i < first + count; i++)
-		__atomic_fetch_add(&tags[i], VRSEQ_TAG_GENERATION, __ATOMIC_RELEASE);
+	for (uint32_t i = first; i < first + count; i++) {
+		uint64_t old = __atomic_load_n(&tags[i], __ATOMIC_RELAXED);
+		uint64_t new;
+
+		do {
+			if ((old & VRSEQ_TAG_GEN_MASK) == VRSEQ_TAG_RETIRED)
+				break;
+			new = old + VRSEQ_TAG_GEN_ONE;
+		} while (!__atomic_compare_exchange_n(&tags[i], &old, new, true,
+						      __ATOMIC_RELEASE,
+						      __ATOMIC_RELAXED));
+	}
 }
 
 static int membarrier_rseq(int cpu)
@@ -55,6 +61,45 @@ static int membarrier_rseq(int cpu)
 }
 
 /*
+ * CPU masks for visit_cpus(), without malloc (CPU_ALLOC): on the stack when
+ * they fit, else mapped for the call.
+ */
+#define STACK_MASK_BYTES	1024u
+
+struct cpu_masks {
+	cpu_set_t *saved, *one;
+	size_t setsize;
+	void *mapped;
+	size_t mapped_len;
+	unsigned long stack[2][STACK_MASK_BYTES / sizeof(unsigned long)];
+};
+
+static int masks_get(struct cpu_masks *m, uint32_t nr_ids)
+{
+	m->setsize = CPU_ALLOC_SIZE(nr_ids);
+	m->mapped = NULL;
+	if (m->setsize <= STACK_MASK_BYTES) {
+		m->saved = (cpu_set_t *)m->stack[0];
+		m->one = (cpu_set_t *)m->stack[1];
+		return 0;
+	}
+	m->mapped_len = 2 * m->setsize;
+	m->mapped = mmap(NULL, m->mapped_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m->mapped == MAP_FAILED)
+		return -ENOMEM;
+	m->saved = m->mapped;
+	m->one = (cpu_set_t *)((char *)m->mapped + m->setsize);
+	return 0;
+}
+
+static void masks_put(struct cpu_masks *m)
+{
+	if (m->mapped && m->mapped != MAP_FAILED)
+		munmap(m->mapped, m->mapped_len);
+}
+
+/*
  * Without membarrier-rseq: run on each covered CPU in turn. Getting onto a CPU
  * preempts whatever ran there, and the kernel aborts a preempted critical
  * section before it resumes; the context switch is a full barrier. A CPU we
@@ -64,46 +109,43 @@ static int membarrier_rseq(int cpu)
 static int visit_cpus(int only_cpu)
 {
 	const struct vrseq_process *p = &vrseq__proc;
-	size_t setsize = CPU_ALLOC_SIZE(p->nr_ids);
-	cpu_set_t *saved = CPU_ALLOC(p->nr_ids);
-	cpu_set_t *one = CPU_ALLOC(p->nr_ids);
-	int ret = 0;
+	struct cpu_masks m;
+	int ret = masks_get(&m, p->nr_ids);
 
-	if (!saved || !one) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (sched_getaffinity(0, setsize, saved) < 0) {
+	if (ret < 0)
+		return ret;
+	if (sched_getaffinity(0, m.setsize, m.saved) < 0) {
 		ret = -errno;
 		goto out;
 	}
 	for (uint32_t cpu = 0; cpu < p->nr_ids; cpu++) {
 		if (only_cpu >= 0 && cpu != (uint32_t)only_cpu)
 			continue;
-		CPU_ZERO_S(setsize, one);
-		CPU_SET_S(cpu, setsize, one);
-		if (sched_setaffinity(0, setsize, one) < 0 && errno != EINVAL) {
+		if (!CPU_ISSET_S(cpu, m.setsize, m.saved))
+			continue;
+		CPU_ZERO_S(m.setsize, m.one);
+		CPU_SET_S(cpu, m.setsize, m.one);
+		if (sched_setaffinity(0, m.setsize, m.one) < 0 && errno != EINVAL) {
 			ret = -errno;
 			break;
 		}
 	}
-	if (sched_setaffinity(0, setsize, saved) < 0 && ret == 0)
+	if (sched_setaffinity(0, m.setsize, m.saved) < 0 && ret == 0)
 		ret = -errno;
 out:
-	CPU_FREE(saved);
-	CPU_FREE(one);
+	masks_put(&m);
 	return ret;
 }
 
 static int interrupt(int cpu)
 {
-	switch (vrseq__fence_method()) {
+	switch (vrseq__proc.fence_method) {
 	case VRSEQ_FENCE_MEMBARRIER:
 		return membarrier_rseq(cpu);
 	case VRSEQ_FENCE_AFFINITY:
 		return visit_cpus(cpu);
 	default:
-		/* No area anywhere, so no critical section to abort. */
+		/* No thread can have an area, so no critical section to abort. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		return 0;
 	}

@@ -13,20 +13,51 @@
  * overrides it, for kernels that carry the fix under an older version.
  */
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "gate.h"
 
-bool vrseq__kernel_aborts_unreliable(const char *machine, const char *release)
+/* Parse "N." or "N" at *s; false when there are no digits. No stdio:
+ * this runs in process set-up, which malloc may be waiting for. */
+static bool number(const char **s, unsigned int *out)
+{
+	const char *p = *s;
+	unsigned int n = 0;
+
+	if (*p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9' && n < 100000)
+		n = n * 10 + (unsigned int)(*p++ - '0');
+	*out = n;
+	*s = *p == '.' ? p + 1 : p;
+	return true;
+}
+
+bool vrseq__arm64_release_aborts_unreliable(const char *release)
 {
 	unsigned int major = 0, minor = 0, patch = 0;
+	const char *s = release;
 
-	if (strcmp(machine, "aarch64") != 0)
-		return false;
-	if (sscanf(release, "%u.%u.%u", &major, &minor, &patch) < 2)
+	if (!number(&s, &major) || s[-1] != '.' || !number(&s, &minor))
 		return false;
 	if (major == 6 && minor == 19)
 		return true;
+	if (s[-1] == '.')
+		number(&s, &patch);
 	return major == 7 && minor == 0 && patch < 14;
+}
+
+/*
+ * The architecture is this library's, decided when it was compiled: an
+ * aarch64 process runs on an arm64 kernel whatever `uname -m` says
+ * (aarch64_be, or armv8l/armv8b under the linux32 personality).
+ */
+bool vrseq__kernel_aborts_unreliable(const char *release)
+{
+#if defined(__aarch64__)
+	return vrseq__arm64_release_aborts_unreliable(release);
+#else
+	(void)release;
+	return false;
+#endif
 }

@@ -5,8 +5,12 @@
 
 #include <stdbool.h>
 
-/* True for `uname -m` / `uname -r` of a kernel that does not abort
+/* True for an arm64 kernel release (`uname -r`) that does not abort
  * critical sections reliably. Pure: no environment, no system calls. */
-bool vrseq__kernel_aborts_unreliable(const char *machine, const char *release);
+bool vrseq__arm64_release_aborts_unreliable(const char *release);
+
+/* The same for the kernel this library runs on: false unless the library
+ * was compiled for aarch64. */
+bool vrseq__kernel_aborts_unreliable(const char *release);
 
 #endif

@@ -29,7 +29,7 @@ int vrseq_get_info(struct vrseq_info *info, size_t size)
 	full.mm_cid_usable = t->area && vrseq__mm_cid_usable();
 	full.membarrier_rseq = p->membarrier_rseq;
 	full.membarrier_rseq_cpu = p->membarrier_rseq_cpu;
-	full.fence_method = vrseq__fence_method();
+	full.fence_method = p->fence_method;
 	full.nr_ids = p->nr_ids;
 	full.fallback = (uint32_t)vrseq__fallback(t);
 	full.guarantee = full.fallback == VRSEQ_FALLBACK_NONE;

@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Process set-up: what the kernel offers, whether glibc registered an area,
- * the tag arrays, membarrier. Lazy and mutex-guarded, because another
- * library's constructor may call into vrseq before our own constructor runs.
+ * the tag arrays, membarrier, how fences interrupt. Lazy, because another
+ * library's constructor (or malloc, before main) may call in before our own
+ * constructor runs.
+ *
+ * vrseq runs inside malloc, so nothing reachable from here allocates, takes
+ * a lock malloc could hold, or calls a function that does: only raw system
+ * calls, getauxval, secure_getenv and uname.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
-#include <sys/sysinfo.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -25,40 +30,89 @@ extern const unsigned int __rseq_size __attribute__((weak));
 
 struct vrseq_process vrseq__proc;
 
-static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 static int proc_state;		/* 0 not yet, 1 ready, -errno failed */
+/*
+ * Who runs the set-up now: pid << 32 | tid, 0 when nobody. Not a mutex:
+ * a fork child whose parent was inside the set-up (on another thread)
+ * sees a pid that is not its own and takes over, and a signal handler
+ * that interrupts its own thread's set-up is told so instead of waiting
+ * for itself.
+ */
+static uint64_t setup_owner;
 
-/* Highest possible CPU + 1, from sysfs ("0-7", "0,2-5", ...). */
-static uint32_t possible_cpus(void)
+unsigned int vrseq__glibc_rseq_size(void)
 {
-	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
-	unsigned long lo, hi, max = 0;
-	int n = 0;
+	return &__rseq_size && &__rseq_offset ? __rseq_size : 0;
+}
 
-	if (f) {
-		int c;
+/*
+ * Entries of each tag array: every id the kernel can write into cpu_id_start
+ * or mm_cid must index inside them, by construction, because the fast paths
+ * do not check. Both are below the kernel's nr_cpu_ids (a CPU number; a
+ * concurrency id is below the number of possible CPUs). sysfs may be
+ * missing or lie (a chroot, a container's masked /sys): ask the kernel.
+ * sched_getaffinity() fails with EINVAL while len * 8 < nr_cpu_ids, so the
+ * smallest length it accepts bounds nr_cpu_ids (rounded up to 64 bits).
+ */
+#define MAX_MASK_BYTES	((VRSEQ_TAG_ID_MASK + 1) / 8)
+#define STACK_MASK_BYTES	1024u	/* 8192 CPUs: any distribution kernel */
 
-		while ((n = fscanf(f, "%lu", &lo)) == 1) {
-			hi = lo;
-			c = fgetc(f);
-			if (c == '-') {
-				if (fscanf(f, "%lu", &hi) != 1)
-					break;
-				c = fgetc(f);
-			}
-			if (hi + 1 > max)
-				max = hi + 1;
-			if (c != ',')
-				break;
+static int affinity_accepts(size_t len, void *buf)
+{
+	long ret = vrseq__sys_sched_getaffinity(len, buf);
+
+	return ret > 0 ? 1 : ret == -EINVAL ? 0 : (int)ret;
+}
+
+static int kernel_cpu_ids(uint32_t *nr_ids)
+{
+	unsigned long stack_buf[STACK_MASK_BYTES / sizeof(unsigned long)];
+	void *buf = stack_buf;
+	size_t lo = 0, hi = sizeof(unsigned long), buf_len = sizeof(stack_buf);
+	int ret;
+
+	/* lo: largest length known to be refused; hi: a length to try. */
+	while ((ret = affinity_accepts(hi, buf)) == 0) {
+		lo = hi;
+		hi *= 2;
+		if (hi > MAX_MASK_BYTES) {
+			ret = -EOVERFLOW;
+			goto out;
 		}
-		fclose(f);
+		if (hi > buf_len) {
+			if (buf != stack_buf)
+				munmap(buf, buf_len);
+			buf = mmap(NULL, hi, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (buf == MAP_FAILED) {
+				buf = stack_buf;
+				ret = -ENOMEM;
+				goto out;
+			}
+			buf_len = hi;
+		}
 	}
-	if (max == 0) {
-		int conf = get_nprocs_conf();
+	if (ret < 0)
+		goto out;
+	while (hi - lo > sizeof(unsigned long)) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		max = conf > 0 ? (unsigned long)conf : 1;
+		mid -= mid % sizeof(unsigned long);
+		ret = affinity_accepts(mid, buf);
+		if (ret < 0)
+			goto out;
+		if (ret)
+			hi = mid;
+		else
+			lo = mid;
 	}
-	return (uint32_t)max;
+	/* hi * 8 <= 2^20 = VRSEQ_TAG_ID_MASK + 1: checked before narrowing. */
+	*nr_ids = (uint32_t)(hi * 8);
+	ret = 0;
+out:
+	if (buf != stack_buf)
+		munmap(buf, buf_len);
+	return ret;
 }
 
 /*
@@ -84,57 +138,35 @@ static int setup_tags(struct vrseq_process *p)
 	}
 	p->cpu_tags = tags;
 	p->cid_tags = tags + p->nr_ids;
-	/* Generation 1: a real tag is never 0, the "nothing stored" tag. */
 	for (uint32_t i = 0; i < p->nr_ids; i++) {
-		p->cpu_tags[i] = VRSEQ_TAG_GENERATION | i;
-		p->cid_tags[i] = VRSEQ_TAG_GENERATION | i;
+		p->cpu_tags[i] = VRSEQ_TAG_FIRST | i;
+		p->cid_tags[i] = VRSEQ_TAG_FIRST | i;
 	}
 	return 0;
 }
 
 /*
- * glibc does not say how many bytes it registered (2.35-2.40 register 32
- * whatever __rseq_size says). Ask the kernel: re-registering with exactly the
- * registered address, length and signature fails with EBUSY (EPERM when only
- * the signature differs) and changes nothing; anything else fails with EINVAL.
+ * How many bytes glibc registered: asked without side effects (query.c).
+ * When the set-up thread cannot be asked (no registration of its own, as in
+ * a CLONE_VM child, or rseq() filtered), what glibc is known to do: 2.35-2.40
+ * register 32 bytes whatever __rseq_size says, 2.41+ register __rseq_size.
  */
-static uint32_t probe_registered_len(struct vrseq_rseq_area *area,
-				     uint32_t reported, uint32_t feature_size)
-{
-	uint32_t guesses[] = {
-		reported > VRSEQ_RSEQ_ORIG_SIZE ? reported : VRSEQ_RSEQ_ORIG_SIZE,
-		VRSEQ_RSEQ_ORIG_SIZE, feature_size, reported,
-	};
-
-	/* Only while registered: otherwise the probe would register it. */
-	if ((int32_t)__atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED) < 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(guesses) / sizeof(guesses[0]); i++) {
-		int ret;
-
-		if (guesses[i] < VRSEQ_RSEQ_ORIG_SIZE)
-			continue;
-		ret = vrseq__sys_rseq(area, guesses[i], 0, VRSEQ_RSEQ_SIG);
-		if (ret == -EBUSY || ret == -EPERM)
-			return guesses[i];
-	}
-	return 0;
-}
-
 static void setup_glibc(struct vrseq_process *p)
 {
-	struct vrseq_rseq_area *area;
+	unsigned int size = vrseq__glibc_rseq_size();
+	void *area;
 
-	if (&__rseq_size == NULL || &__rseq_offset == NULL || __rseq_size == 0)
+	if (size == 0)
 		return;
-	p->glibc_size = __rseq_size;
+	p->glibc_size = size;
 	p->glibc_offset = __rseq_offset;
-	area = (void *)((char *)__builtin_thread_pointer() + __rseq_offset);
-	p->glibc_registered_len = probe_registered_len(area, __rseq_size,
-						       p->feature_size);
+	area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	if (p->rseq_askable)
+		p->glibc_registered_len =
+			vrseq__registered_len(area, size, p->feature_size);
 	if (p->glibc_registered_len == 0)
-		p->glibc_registered_len = __rseq_size > VRSEQ_RSEQ_ORIG_SIZE ?
-			__rseq_size : VRSEQ_RSEQ_ORIG_SIZE;
+		p->glibc_registered_len = size > VRSEQ_RSEQ_ORIG_SIZE ?
+			size : VRSEQ_RSEQ_ORIG_SIZE;
 }
 
 static void setup_membarrier(struct vrseq_process *p)
@@ -156,29 +188,90 @@ static void setup_membarrier(struct vrseq_process *p)
 				      VRSEQ_MEMBARRIER_CMD_FLAG_CPU, 0) == 0;
 }
 
+/*
+ * Decided once, here, and published with the rest of the set-up: a fencer
+ * must never conclude "no critical section can be running" from the state of
+ * other threads' binding, which it could see late. Sections can run in this
+ * process as soon as some thread can have an area: glibc registered them,
+ * or the rseq system call answers (vrseq or a foreign library can register).
+ */
+static int32_t choose_fence_method(const struct vrseq_process *p)
+{
+	if (p->membarrier_rseq)
+		return VRSEQ_FENCE_MEMBARRIER;
+	if (p->glibc_size || p->rseq_askable)
+		return VRSEQ_FENCE_AFFINITY;
+	return VRSEQ_FENCE_NONE;
+}
+
+static bool kernel_untrusted(void)
+{
+	struct utsname u;
+	const char *trust = secure_getenv("VRSEQ_TRUST_KERNEL");
+
+	if (trust && !strcmp(trust, "1"))
+		return false;
+	return uname(&u) == 0 && vrseq__kernel_aborts_unreliable(u.release);
+}
+
 static int process_setup(struct vrseq_process *p)
 {
 	unsigned long fs = getauxval(VRSEQ_AT_RSEQ_FEATURE_SIZE);
 	unsigned long al = getauxval(VRSEQ_AT_RSEQ_ALIGN);
+	int ret;
 
 	memset(p, 0, sizeof(*p));
 	/* Before 6.3 there is no auxv entry: the original 20-byte feature set. */
 	p->feature_size = fs ? (uint32_t)fs : 20;
 	p->feature_align = al ? (uint32_t)al : VRSEQ_RSEQ_ORIG_SIZE;
-	p->nr_ids = possible_cpus();
-	{
-		struct utsname u;
-		const char *trust = secure_getenv("VRSEQ_TRUST_KERNEL");
-
-		p->unsafe_kernel = uname(&u) == 0 &&
-			vrseq__kernel_aborts_unreliable(u.machine, u.release) &&
-			!(trust && !strcmp(trust, "1"));
-	}
-	if (p->nr_ids > VRSEQ_TAG_ID_MASK)
-		return -EOVERFLOW;
+	p->unsafe_kernel = kernel_untrusted();
+	ret = kernel_cpu_ids(&p->nr_ids);
+	if (ret < 0)
+		return ret;
+	p->rseq_askable = vrseq__rseq_askable(NULL);
 	setup_glibc(p);
 	setup_membarrier(p);
+	p->fence_method = choose_fence_method(p);
 	return setup_tags(p);
+}
+
+static uint64_t setup_id(void)
+{
+	return (uint64_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
+}
+
+static int process_setup_slow(void)
+{
+	uint64_t me = setup_id();
+	int state;
+
+	for (;;) {
+		uint64_t owner = 0;
+
+		state = __atomic_load_n(&proc_state, __ATOMIC_ACQUIRE);
+		if (state != 0)
+			return state > 0 ? 0 : state;
+		if (__atomic_compare_exchange_n(&setup_owner, &owner, me, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+		if (owner == me)
+			return -EDEADLK;
+		/* The owner is a thread of the process we were forked from. */
+		if (owner >> 32 != me >> 32 &&
+		    __atomic_compare_exchange_n(&setup_owner, &owner, me, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
+		sched_yield();
+	}
+	state = __atomic_load_n(&proc_state, __ATOMIC_ACQUIRE);
+	if (state == 0) {
+		int ret = process_setup(&vrseq__proc);
+
+		state = ret < 0 ? ret : 1;
+		__atomic_store_n(&proc_state, state, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&setup_owner, 0, __ATOMIC_RELEASE);
+	return state > 0 ? 0 : state;
 }
 
 int vrseq__process(void)
@@ -187,16 +280,7 @@ int vrseq__process(void)
 
 	if (__builtin_expect(state != 0, 1))
 		return state > 0 ? 0 : state;
-	pthread_mutex_lock(&proc_lock);
-	state = proc_state;
-	if (state == 0) {
-		int ret = process_setup(&vrseq__proc);
-
-		state = ret < 0 ? ret : 1;
-		__atomic_store_n(&proc_state, state, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&proc_lock);
-	return state > 0 ? 0 : state;
+	return process_setup_slow();
 }
 
 int vrseq_init(void)

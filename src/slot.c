@@ -8,23 +8,28 @@
 #include "internal.h"
 
 /*
- * Fallback slots point at constant tags that never agree: observe() yields 0,
- * validation expects 1. Every read is invalid and every commit fails, with no
- * extra branch on the fast paths.
+ * Fallback slots validate against a tag no token equals: their id pointer
+ * reads 0 and indexes a one-entry array holding a retired tag. Every read is
+ * invalid and every commit fails, with no extra branch on the fast paths.
+ * Their observations come from vrseq_slot_fallback_id() (generation 0, the
+ * real id), so the documented "compute for vrseq_token_id()" still computes
+ * for the CPU the thread is on.
  */
-static const uint32_t fallback_id;
-static const uint64_t fallback_observe_tag = 0;
-static const uint64_t fallback_check_tag = 1;
+static const uint32_t fallback_index;
+static const uint64_t fallback_tag = ~UINT64_C(0);
 
-static void bind_fallback(struct vrseq_slot *slot, struct vrseq_thread *t)
+static void bind_fallback(struct vrseq_slot *slot, struct vrseq_thread *t,
+			  unsigned int mode)
 {
-	slot->id = &fallback_id;
-	slot->tags = &fallback_check_tag;
-	slot->observe_tags = &fallback_observe_tag;
+	slot->id = &fallback_index;
+	slot->tags = &fallback_tag;
+	slot->observe_tags = &fallback_tag;
 	/* Never registered (unlike t->own, which may be registered while the
 	 * kernel gate still forces fallback). */
 	slot->area = &t->dummy;
 	slot->flags = VRSEQ_SLOT_F_BOUND | VRSEQ_SLOT_F_FALLBACK;
+	if (mode == VRSEQ_SLOT_MM_CID)
+		slot->flags |= VRSEQ_SLOT_F_MM_CID;
 }
 
 int vrseq__fallback(const struct vrseq_thread *t)
@@ -54,7 +59,7 @@ int vrseq_slot_init(struct vrseq_slot *slot, unsigned int mode)
 	t = vrseq__thread();
 	memset(slot, 0, sizeof(*slot));
 	if (vrseq__fallback(t) != VRSEQ_FALLBACK_NONE) {
-		bind_fallback(slot, t);
+		bind_fallback(slot, t, mode);
 		return 1;
 	}
 	slot->area = t->area;
@@ -75,15 +80,39 @@ struct vrseq_slot *vrseq_thread_slot(void)
 {
 	struct vrseq_thread *t = vrseq__thread_peek();
 
-	if (__builtin_expect(!t->slot_ready, 0)) {
-		if (vrseq_slot_init(&t->slot, VRSEQ_SLOT_CPU) < 0) {
-			/* Process set-up failed: still hand out a safe slot. */
+	if (__builtin_expect(!__atomic_load_n(&t->slot_ready, __ATOMIC_RELAXED), 0)) {
+		int ret = vrseq_slot_init(&t->slot, VRSEQ_SLOT_CPU);
+
+		if (ret < 0) {
+			/* Still hand out a safe slot. */
 			memset(&t->slot, 0, sizeof(t->slot));
-			bind_fallback(&t->slot, t);
+			bind_fallback(&t->slot, t, VRSEQ_SLOT_CPU);
 		}
-		t->slot_ready = true;
+		/*
+		 * -EDEADLK: a handler interrupted this thread's process set-up;
+		 * the interrupted frame (or the next call) binds for real. Any
+		 * other failure is final. A handler that interrupts the init
+		 * above re-initialises the slot with the same result.
+		 */
+		if (ret != -EDEADLK) {
+			__atomic_signal_fence(__ATOMIC_RELEASE);
+			__atomic_store_n(&t->slot_ready, true, __ATOMIC_RELAXED);
+		}
 	}
 	return &t->slot;
+}
+
+uint32_t vrseq_slot_fallback_id(const struct vrseq_slot *slot)
+{
+	struct vrseq_thread *t = vrseq__thread();
+
+	/* The gate keeps a live area's kernel-written ids readable. */
+	if (t->area)
+		return __atomic_load_n(slot->flags & VRSEQ_SLOT_F_MM_CID ?
+				       &t->area->mm_cid : &t->area->cpu_id,
+				       __ATOMIC_RELAXED);
+	/* No cid exists without rseq: the CPU stands in (vrseq(7)). */
+	return (uint32_t)vrseq_current_cpu();
 }
 
 int vrseq_current_cpu(void)

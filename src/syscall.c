@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Raw system calls; glibc wraps neither rseq nor membarrier. */
+/* Raw system calls: glibc wraps neither rseq nor membarrier, and its
+ * sched_getaffinity() hides the length the kernel wants. */
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,6 +38,20 @@ int vrseq__sys_membarrier(int cmd, unsigned int flags, int cpu_id)
 	if (ret >= 0) {
 		errno = saved;
 		return (int)ret;
+	}
+	return raw_result(ret, saved);
+}
+
+/* Bytes the kernel copied (> 0), or -errno; the raw call, unlike glibc's
+ * wrapper, says when `len` is shorter than the kernel's CPU mask. */
+long vrseq__sys_sched_getaffinity(size_t len, void *mask)
+{
+	int saved = errno;
+	long ret = syscall(__NR_sched_getaffinity, 0, len, mask);
+
+	if (ret >= 0) {
+		errno = saved;
+		return ret;
 	}
 	return raw_result(ret, saved);
 }

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-thread binding: find the thread's registered area (glibc's), or
- * register vrseq's own, or settle for fallback. Everything here is
- * async-signal-safe once the process state exists (static TLS and raw
- * system calls), except pin_library()'s one dlopen() at the process's first
- * registration of our own area: bind that first thread outside handlers.
+ * register vrseq's own, or settle for fallback.
+ *
+ * Binding is async-signal-safe and re-entrant: a signal handler may bind
+ * while an interrupted frame of the same thread is half-way through. Every
+ * step is a side-effect-free question to the kernel (query.c) or a
+ * registration whose repetition the kernel answers with EBUSY, so an inner
+ * and an outer frame compute the same answer and write the same fields;
+ * nothing is written into an area before the kernel owns it (static TLS
+ * starts zeroed, and the kernel initialises the IDs on registration).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -22,30 +27,44 @@ struct vrseq_thread *vrseq__thread_peek(void)
 }
 
 /*
- * Once any thread's area lives in our TLS, unloading the library would let a
- * later module's static TLS reuse memory the kernel still writes into. Make
- * dlclose a no-op from then on.
+ * Where vrseq may register areas in its own TLS (glibc registers none),
+ * unloading the library would let a later module's static TLS reuse memory
+ * the kernel still writes into: make dlclose a no-op. This happens here, in
+ * a constructor, because dlopen() cannot run where binding runs (in malloc,
+ * in signal handlers). Weak, so that a static link neither pulls in nor
+ * warns about dlopen: a static program never unloads anything.
  */
-static void pin_library(void)
+extern int dladdr(const void *, Dl_info *) __attribute__((weak));
+extern void *dlopen(const char *, int) __attribute__((weak));
+
+__attribute__((constructor)) static void pin_if_own_areas(void)
 {
-	static int pinned;
 	Dl_info info;
 
-	if (__atomic_exchange_n(&pinned, 1, __ATOMIC_ACQ_REL))
+	if (vrseq__glibc_rseq_size() != 0 || !dladdr || !dlopen)
 		return;
-	if (dladdr((void *)pin_library, &info) && info.dli_fname)
+	if (dladdr((void *)pin_if_own_areas, &info) && info.dli_fname)
 		dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
-static int register_own(struct vrseq_thread *t, uint32_t len)
+struct binding {
+	struct vrseq_rseq_area *area;
+	int32_t owner;
+	int32_t register_errno;
+	uint32_t registered_len;
+};
+
+/* Register the own area with `len`; EBUSY means an interrupted frame of
+ * this thread already did (only vrseq registers this address). */
+static bool register_own(struct vrseq_thread *t, uint32_t len, int *ret)
 {
-	/* Not registered yet, so these writes are ours to make. */
-	memset(t->own.bytes, 0, sizeof(t->own.bytes));
-	t->own.area.cpu_id = (uint32_t)VRSEQ_RSEQ_CPU_ID_UNINITIALIZED;
-	return vrseq__sys_rseq(&t->own.area, len, 0, VRSEQ_RSEQ_SIG);
+	*ret = vrseq__sys_rseq(&t->own.area, len, 0, VRSEQ_RSEQ_SIG);
+	if (*ret == -EBUSY)
+		*ret = 0;
+	return *ret == 0;
 }
 
-static void bind_own(struct vrseq_thread *t)
+static void bind_own(struct vrseq_thread *t, struct binding *b)
 {
 	const struct vrseq_process *p = &vrseq__proc;
 	uint32_t len = p->feature_size > VRSEQ_RSEQ_ORIG_SIZE ?
@@ -53,63 +72,78 @@ static void bind_own(struct vrseq_thread *t)
 	int ret = -EINVAL;
 
 	/* Full feature size when our static area can hold it. */
-	if (len <= VRSEQ_OWN_AREA_SIZE && p->feature_align <= VRSEQ_OWN_AREA_ALIGN) {
-		ret = register_own(t, len);
-		if (ret == 0)
-			t->registered_len = len;
+	if (len <= VRSEQ_OWN_AREA_SIZE && p->feature_align <= VRSEQ_OWN_AREA_ALIGN &&
+	    register_own(t, len, &ret))
+		b->registered_len = len;
+	else if (ret == -EINVAL && len != VRSEQ_RSEQ_ORIG_SIZE &&
+		 register_own(t, VRSEQ_RSEQ_ORIG_SIZE, &ret))
+		b->registered_len = VRSEQ_RSEQ_ORIG_SIZE;
+	b->register_errno = -ret;
+	if (ret == 0) {
+		b->area = &t->own.area;
+		b->owner = VRSEQ_OWNER_VRSEQ;
+	} else if (ret == -EINVAL && p->rseq_askable && vrseq__has_registration()) {
+		b->owner = VRSEQ_OWNER_FOREIGN;	/* another area is registered */
+	} else {
+		b->owner = VRSEQ_OWNER_NONE;	/* ENOSYS, or seccomp's errno */
 	}
-	if (ret == -EINVAL && len != VRSEQ_RSEQ_ORIG_SIZE) {
-		ret = register_own(t, VRSEQ_RSEQ_ORIG_SIZE);
-		if (ret == 0)
-			t->registered_len = VRSEQ_RSEQ_ORIG_SIZE;
+}
+
+static void bind_glibc(struct binding *b)
+{
+	const struct vrseq_process *p = &vrseq__proc;
+	struct vrseq_rseq_area *area = (void *)
+		((char *)__builtin_thread_pointer() + p->glibc_offset);
+	bool ours;
+
+	if (p->rseq_askable) {
+		ours = vrseq__registered_as(area, p->glibc_registered_len);
+	} else {
+		/*
+		 * rseq() is filtered, so the kernel cannot be asked; glibc left
+		 * -2 here when this thread's registration failed. (A CLONE_VM
+		 * child would pass this test with its parent's area: vrseq(7)
+		 * says slots are not for vfork children.)
+		 */
+		ours = (int32_t)__atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED) >= 0;
 	}
-	t->register_errno = -ret;
-	switch (ret) {
-	case 0:
-		pin_library();
-		t->area = &t->own.area;
-		t->owner = VRSEQ_OWNER_VRSEQ;
-		break;
-	case -EINVAL:	/* another area is registered for this thread */
-	case -EBUSY:
-		t->owner = VRSEQ_OWNER_FOREIGN;
-		break;
-	default:	/* ENOSYS, or EPERM/ENOSYS from seccomp */
-		t->owner = VRSEQ_OWNER_NONE;
-		break;
+	if (ours) {
+		b->area = area;
+		b->owner = VRSEQ_OWNER_GLIBC;
+		b->registered_len = p->glibc_registered_len;
+	} else if (p->rseq_askable && vrseq__has_registration()) {
+		/* A library replaced glibc's registration in this thread. */
+		b->owner = VRSEQ_OWNER_FOREIGN;
+		b->register_errno = EBUSY;
+	} else {
+		b->owner = VRSEQ_OWNER_NONE;
+		b->register_errno = ENOSYS;
 	}
 }
 
 static void bind_thread(struct vrseq_thread *t)
 {
-	const struct vrseq_process *p = &vrseq__proc;
+	struct binding b = { NULL, VRSEQ_OWNER_NONE, 0, 0 };
 
-	if (p->glibc_size) {
-		struct vrseq_rseq_area *area = (void *)
-			((char *)__builtin_thread_pointer() + p->glibc_offset);
-
-		/* glibc leaves -2 here when this thread's registration failed. */
-		if ((int32_t)__atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED) >= 0) {
-			t->area = area;
-			t->owner = VRSEQ_OWNER_GLIBC;
-			t->registered_len = p->glibc_registered_len;
-		} else {
-			t->owner = VRSEQ_OWNER_NONE;
-			t->register_errno = ENOSYS;
-		}
-	} else {
-		bind_own(t);
-	}
-	if (t->area)
-		__atomic_store_n(&vrseq__proc.rseq_seen, true, __ATOMIC_RELAXED);
-	t->bound = true;
+	if (vrseq__proc.glibc_size)
+		bind_glibc(&b);
+	else
+		bind_own(t, &b);
+	t->area = b.area;
+	t->owner = b.owner;
+	t->register_errno = b.register_errno;
+	t->registered_len = b.registered_len;
+	/* A handler that runs from here on sees a complete binding. */
+	__atomic_signal_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&t->bound, true, __ATOMIC_RELAXED);
 }
 
 struct vrseq_thread *vrseq__thread(void)
 {
 	struct vrseq_thread *t = &vrseq_tls;
 
-	if (__builtin_expect(!t->bound, 0) && vrseq__process() == 0)
+	if (__builtin_expect(!__atomic_load_n(&t->bound, __ATOMIC_RELAXED), 0) &&
+	    vrseq__process() == 0)
 		bind_thread(t);
 	return t;
 }

@@ -23,7 +23,19 @@ struct api {
 	int (*get_info)(struct vrseq_info *, size_t);
 	struct vrseq_slot *(*thread_slot)(void);
 	int (*fence_cpu)(int);
+	uint32_t (*fallback_id)(const struct vrseq_slot *);
 };
+
+/*
+ * The inline fast paths call vrseq_slot_fallback_id() for fallback slots;
+ * this program does not link libvrseq, so forward to the loaded copy.
+ */
+static const struct api *loaded;
+
+uint32_t vrseq_slot_fallback_id(const struct vrseq_slot *slot)
+{
+	return loaded->fallback_id(slot);
+}
 
 static int load(struct api *a)
 {
@@ -35,7 +47,11 @@ static int load(struct api *a)
 	a->thread_slot = (struct vrseq_slot *(*)(void))
 		dlsym(a->handle, "vrseq_thread_slot");
 	a->fence_cpu = (int (*)(int))dlsym(a->handle, "vrseq_fence_cpu");
-	return a->get_info && a->thread_slot && a->fence_cpu ? 0 : -1;
+	a->fallback_id = (uint32_t (*)(const struct vrseq_slot *))
+		dlsym(a->handle, "vrseq_slot_fallback_id");
+	loaded = a;
+	return a->get_info && a->thread_slot && a->fence_cpu &&
+	       a->fallback_id ? 0 : -1;
 }
 
 /* Address-space size: adjacent anonymous mappings merge, so count bytes. */
