@@ -9,6 +9,13 @@
  * unregisters the area it inherited (ours or glibc's, both known), registers
  * a private one, writes, and reports through its exit status. A child killed
  * by the kernel is an answer too: writes are fatal there.
+ *
+ * The child inherits the calling thread's signal state, and the caller may
+ * have set up anything (every signal blocked in the sigwait style, SIGUSR1
+ * ignored, handlers on an alternate stack, a crash handler, SIGCHLD ignored
+ * or reaped by a handler): the child resets what it depends on before any
+ * experiment, and is started so that the caller's SIGCHLD set-up cannot
+ * hide its status. See child_reset() and start_child().
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +24,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +47,60 @@ static union {
 static void probe_signal(int sig)
 {
 	(void)sig;
+}
+
+/*
+ * In the child, first thing: undo the signal state inherited from the
+ * calling thread, so that only the kernel decides the experiment. Only
+ * async-signal-safe calls (the caller may be multithreaded).
+ *
+ * - Every signal unblocked, through the system call (the kernel's mask, so
+ *   nothing a libc reserves stays blocked either): a blocked SIGUSR1 would
+ *   stay pending, a blocked SIGALRM would disarm the watchdog.
+ * - Every caller handler back to SIG_DFL: the child must not run the
+ *   caller's code (a self-pipe handler, a crash handler that would turn the
+ *   kernel's SIGSEGV into an orderly exit). SIG_IGN is kept, so that a
+ *   terminal's signals the caller ignores do not kill the child, except for
+ *   the signals the experiments need: SIGUSR1 (handler installed by the
+ *   experiment, without SA_ONSTACK), SIGALRM (the watchdog) and SIGSEGV
+ *   (how the kernel kills).
+ * - No alternate signal stack.
+ * - No interval timers but the watchdog: fork does not inherit them (nor
+ *   POSIX timers), cleared anyway because it costs two system calls.
+ * Pending signals are not inherited.
+ */
+static void child_reset(void)
+{
+	static const sigset_t none;	/* all zero: no signal */
+	struct sigaction dfl, old;
+	stack_t off;
+	struct itimerval zero;
+
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
+		    (_NSIG - 1) / 8) < 0)
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	for (int sig = 1; sig < _NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* Fails for the signals libc reserves: left as they are. */
+		if (sigaction(sig, NULL, &old) < 0)
+			continue;
+		if (old.sa_handler == SIG_DFL && old.sa_flags == 0)
+			continue;
+		if (old.sa_handler == SIG_IGN && sig != SIGUSR1 &&
+		    sig != SIGALRM && sig != SIGSEGV)
+			continue;
+		sigaction(sig, &dfl, NULL);
+	}
+	memset(&off, 0, sizeof(off));
+	off.ss_flags = SS_DISABLE;
+	sigaltstack(&off, NULL);	/* EPERM while running on it: harmless */
+	memset(&zero, 0, sizeof(zero));
+	setitimer(ITIMER_VIRTUAL, &zero, NULL);
+	setitimer(ITIMER_PROF, &zero, NULL);
 }
 
 /* In the child: swap the inherited registration for a private one. */
@@ -91,7 +153,7 @@ static int child_legacy_rewrite(const struct vrseq_thread *t)
 	if (child_register(t, VRSEQ_RSEQ_ORIG_SIZE) < 0)
 		return CHILD_CANNOT;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = probe_signal;
+	sa.sa_handler = probe_signal;	/* sa_flags 0: no SA_ONSTACK */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		return CHILD_CANNOT;
@@ -120,25 +182,57 @@ static int child_v2(const struct vrseq_thread *t, uint32_t len)
 	return CHILD_NO;	/* still alive: the write was not fatal */
 }
 
+/*
+ * A fork-like child (own copy of memory, one thread) whose exit sends the
+ * parent no signal: clone() with exit signal 0 instead of fork().
+ *
+ * With fork() the caller's SIGCHLD set-up decides whether we get the
+ * status: with SIGCHLD ignored or SA_NOCLDWAIT the kernel reaps the child
+ * and waitpid() fails with ECHILD; a reaping SIGCHLD handler, a sigwait
+ * loop or a reaper thread calling waitpid(-1) can take the status first; a
+ * caller with SIGCHLD blocked is left a pending SIGCHLD for a child it does
+ * not know. Restoring SIG_DFL around the fork would not do in a
+ * multithreaded caller: the disposition is process-wide, other threads'
+ * children would turn into zombies meanwhile, and a concurrent sigaction()
+ * would be undone. A child with exit signal 0 is never reaped by the kernel
+ * (that applies to SIGCHLD children only), signals nobody, and is seen only
+ * by a wait with __WALL or __WCLONE, so waitpid(-1, ...) elsewhere in the
+ * process leaves it alone.
+ *
+ * The raw system call also skips pthread_atfork() handlers, which have no
+ * business in a child that only runs the code below: system calls and
+ * _exit(), no libc state (its cached thread id stays the parent thread's,
+ * and nothing here reads it). All arguments but the flags are 0 on every
+ * architecture: the child runs on its copy of this stack.
+ */
+static pid_t start_child(void)
+{
+	return (pid_t)syscall(SYS_clone, 0UL, 0UL, 0UL, 0UL, 0UL);
+}
+
 /* Run `experiment` in a child; VRSEQ_PROBE_* from how it ended. */
 static int run_child(int (*experiment)(const struct vrseq_thread *, uint32_t),
 		     const struct vrseq_thread *t, uint32_t len)
 {
 	int status;
-	pid_t pid = fork();
+	pid_t pid = start_child();
 
 	if (pid < 0)
 		return VRSEQ_PROBE_UNKNOWN;
 	if (pid == 0) {
+		child_reset();
 		alarm(CHILD_SECONDS);
 		_exit(experiment(t, len));
 	}
-	while (waitpid(pid, &status, 0) < 0)
+	/* ECHILD only if someone else waited for it with __WALL. */
+	while (waitpid(pid, &status, __WALL) < 0)
 		if (errno != EINTR)
 			return VRSEQ_PROBE_UNKNOWN;
+	/* The kernel kills with SIGSEGV; the watchdog's SIGALRM, or any
+	 * signal sent from outside, is no answer. */
 	if (WIFSIGNALED(status))
-		return WTERMSIG(status) == SIGALRM ? VRSEQ_PROBE_UNKNOWN :
-						     VRSEQ_PROBE_KILLED;
+		return WTERMSIG(status) == SIGSEGV ? VRSEQ_PROBE_KILLED :
+						     VRSEQ_PROBE_UNKNOWN;
 	switch (WEXITSTATUS(status)) {
 	case CHILD_YES:
 		return VRSEQ_PROBE_YES;

@@ -12,6 +12,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,16 +46,18 @@ static uint32_t expected_feature_size(void)
 	return fs ? (uint32_t)fs : 20;
 }
 
-/* Make syscall `nr` fail with ENOSYS for this process from now on. */
-static int block_syscall(int nr)
+/* Make syscalls nr1 and nr2 fail with err1 and err2 for this process. */
+static int block_syscalls(int nr1, int err1, int nr2, int err2)
 {
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_SELF, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr1, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned int)err1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned int)err2),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { sizeof(filter) / sizeof(filter[0]), filter };
@@ -62,6 +65,41 @@ static int block_syscall(int nr)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) ? -errno : 0;
+}
+
+/* Make syscall `nr` fail with ENOSYS for this process from now on. */
+static int block_syscall(int nr)
+{
+	return block_syscalls(nr, ENOSYS, nr, ENOSYS);
+}
+
+/* Does this task have exactly (area, len) registered? Asked without side
+ * effects: an unregistration with a wrong signature (EPERM if it matches). */
+static bool registered_as(void *area, uint32_t len)
+{
+	return sys_rseq(area, len, VRSEQ_RSEQ_FLAG_UNREGISTER, ~VRSEQ_RSEQ_SIG) == -EPERM;
+}
+
+/* Does this task have any registration? A kernel address: EINVAL if some
+ * other area is registered, EFAULT if none. */
+static bool has_registration(void)
+{
+	return sys_rseq((void *)(uintptr_t)-64, 32, 0, VRSEQ_RSEQ_SIG) == -EINVAL;
+}
+
+static void *glibc_area(void)
+{
+	return (char *)__builtin_thread_pointer() + __rseq_offset;
+}
+
+/* The length glibc registered in this thread, or 0. */
+static uint32_t glibc_len(void)
+{
+	if (&__rseq_size == NULL || __rseq_size == 0)
+		return 0;
+	if (registered_as(glibc_area(), 32))
+		return 32;
+	return registered_as(glibc_area(), __rseq_size) ? __rseq_size : 0;
 }
 
 /* ------------------------------------------------------------ children */
@@ -80,6 +118,41 @@ static void *info_thread(void *arg)
 
 	vrseq_get_info(info, sizeof(*info));
 	return NULL;
+}
+
+/*
+ * A fallback slot never validates, but its ids are real: on every CPU the
+ * documented protocol ("compute for vrseq_token_id(observe())") computes
+ * for the CPU the thread is on, in CPU and in MM_CID mode (where, without
+ * a kernel-maintained area, the CPU stands in for the cid).
+ */
+static int check_fallback_ids(const char *mode, struct vrseq_slot *slot)
+{
+	struct vrseq_slot cid_slot;
+	int cpus[64], n = harness_cpus(cpus, 64);
+	int cid = vrseq_slot_init(&cid_slot, VRSEQ_SLOT_MM_CID);
+
+	CHECK(cid == 1 || cid == -EOPNOTSUPP);
+	for (int i = 0; i < n; i++) {
+		vrseq_token_t t;
+
+		CHECK(harness_pin(cpus[i]) == 0);
+		t = vrseq_slot_observe(slot);
+		CHECK(vrseq_token_id(t) == (uint32_t)cpus[i]);
+		CHECK(vrseq_slot_current_id(slot) == (uint32_t)cpus[i]);
+		CHECK(vrseq_slot_cpu_view(slot) == (uint32_t)cpus[i]);
+		CHECK(vrseq_slot_commit(slot, t, 1) == VRSEQ_INVALIDATED);
+		if (cid == 1) {
+			CHECK(cid_slot.flags & VRSEQ_SLOT_F_FALLBACK);
+			CHECK(vrseq_slot_current_id(&cid_slot) == (uint32_t)cpus[i]);
+			CHECK(vrseq_slot_cpu_view(&cid_slot) == (uint32_t)cpus[i]);
+			CHECK(vrseq_token_id(vrseq_slot_observe(&cid_slot)) ==
+			      (uint32_t)cpus[i]);
+			CHECK(vrseq_slot_store(&cid_slot, 2) == VRSEQ_INVALIDATED);
+		}
+	}
+	harness_pin_restore();
+	return 0;
 }
 
 /*
@@ -107,6 +180,8 @@ static int check_fallback(const char *mode, int expected_owner, int thread_owner
 	CHECK(vrseq_slot_cas(&slot, &word, 1, 2) == VRSEQ_INVALIDATED);
 	CHECK(word == 1);
 	CHECK(vrseq_slot_cpu_view(&slot) == (uint32_t)sched_getcpu());
+	if (check_fallback_ids(mode, &slot))
+		return 1;
 	CHECK(vrseq_fence_cpu(0) == 0);
 	CHECK(vrseq_fence_all() == 0);
 	CHECK(pthread_create(&th, NULL, info_thread, &other) == 0);
@@ -204,8 +279,120 @@ static int child_no_membarrier(const char *mode)
 	return 0;
 }
 
+/*
+ * A CLONE_VM child without its own TLS (vfork, posix_spawn) sees its
+ * parent's glibc area. Setting up vrseq there must not register that area
+ * for the child: every question vrseq asks the kernel is side-effect-free.
+ */
+struct clone_result {
+	int init, owner;
+	bool registered_after, any_after;
+};
+
+static int clone_vm_fn(void *arg)
+{
+	struct clone_result *r = arg;
+	struct vrseq_info info;
+
+	r->init = vrseq_init();
+	info.owner = -1;
+	vrseq_get_info(&info, sizeof(info));
+	r->owner = info.owner;
+	r->registered_after = registered_as(glibc_area(), 32) ||
+			      registered_as(glibc_area(), __rseq_size);
+	r->any_after = has_registration();
+	return 0;
+}
+
+static int child_clone_vm(const char *mode)
+{
+	static char stack[256 * 1024] __attribute__((aligned(64)));
+	struct clone_result r = { -1, -1, true, true };
+	uint32_t len = glibc_len();
+	int status;
+	pid_t pid;
+
+	CHECK(len >= 32);
+	CHECK(has_registration());
+	pid = clone(clone_vm_fn, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &r);
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+	CHECK(r.init == 0);
+	CHECK(!r.registered_after);
+	CHECK(!r.any_after);
+	CHECK(r.owner == VRSEQ_OWNER_NONE);
+	/* The parent's own registration is glibc's, as before. */
+	CHECK(registered_as(glibc_area(), len));
+	CHECK(harness_area_ok(glibc_area()));
+	return 0;
+}
+
+/*
+ * A library that unregistered glibc's area in a thread and registered its
+ * own: vrseq must call that "foreign" (and leave it alone), not "none".
+ */
+static void *replaced_thread(void *arg)
+{
+	static __thread struct vrseq_rseq_area mine __attribute__((aligned(32)));
+	struct vrseq_info *info = arg;
+	uint32_t len = glibc_len();
+
+	info->owner = -1;
+	if (len == 0 ||
+	    sys_rseq(glibc_area(), len, VRSEQ_RSEQ_FLAG_UNREGISTER, VRSEQ_RSEQ_SIG) ||
+	    sys_rseq(&mine, 32, 0, VRSEQ_RSEQ_SIG))
+		return (void *)1;
+	vrseq_get_info(info, sizeof(*info));
+	/* Still registered, and untouched but by the kernel. */
+	if (!registered_as(&mine, 32) || mine.rseq_cs != 0 ||
+	    !harness_area_ok(&mine))
+		return (void *)2;
+	return NULL;
+}
+
+static int child_replaced(const char *mode)
+{
+	struct vrseq_info info;
+	pthread_t th;
+	void *res;
+
+	CHECK(vrseq_init() == 0);
+	CHECK(pthread_create(&th, NULL, replaced_thread, &info) == 0);
+	CHECK(pthread_join(th, &res) == 0);
+	CHECK(res == NULL);
+	CHECK(info.owner == VRSEQ_OWNER_FOREIGN);
+	CHECK(info.fallback == VRSEQ_FALLBACK_FOREIGN);
+	CHECK(!info.guarantee);
+	CHECK(info.registered_len == 0);
+	return 0;
+}
+
+/*
+ * The fence method is fixed at process set-up. A fence before any thread
+ * has bound must still interrupt (no membarrier here: the affinity walk,
+ * made visible by a sched_setaffinity that fails with a telltale errno).
+ */
+static int child_fence_first(const char *mode)
+{
+	struct vrseq_info info;
+
+	CHECK(block_syscalls(__NR_membarrier, ENOSYS,
+			     __NR_sched_setaffinity, EHWPOISON) == 0);
+	CHECK(vrseq_fence_all() == -EHWPOISON);
+	CHECK(vrseq_fence_cpu(0) == -EHWPOISON);
+	CHECK(vrseq_get_info(&info, sizeof(info)) == 0);
+	CHECK(info.fence_method == VRSEQ_FENCE_AFFINITY);
+	return 0;
+}
+
 static int run_child(const char *mode)
 {
+	if (!strcmp(mode, "clone-vm"))
+		return child_clone_vm(mode);
+	if (!strcmp(mode, "replaced"))
+		return child_replaced(mode);
+	if (!strcmp(mode, "fence-first"))
+		return child_fence_first(mode);
 	if (!strcmp(mode, "no-rseq"))
 		return child_no_rseq(mode);
 	if (!strcmp(mode, "foreign"))
@@ -376,6 +563,28 @@ static void test_child_no_membarrier(void)
 	CU_ASSERT_EQUAL(spawn("no-membarrier", true), 0);
 }
 
+static void test_child_clone_vm(void)
+{
+	if (!harness_rseq() || &__rseq_size == NULL || __rseq_size == 0)
+		return;	/* needs glibc's registration */
+	CU_ASSERT_EQUAL(spawn("clone-vm", false), 0);
+}
+
+static void test_child_replaced(void)
+{
+	if (!harness_rseq() || &__rseq_size == NULL || __rseq_size == 0)
+		return;	/* needs glibc's registration */
+	CU_ASSERT_EQUAL(spawn("replaced", false), 0);
+}
+
+static void test_child_fence_first(void)
+{
+	if (!harness_rseq())
+		return;
+	CU_ASSERT_EQUAL(spawn("fence-first", false), 0);
+	CU_ASSERT_EQUAL(spawn("fence-first", true), 0);
+}
+
 static const struct test_case cases[] = {
 	{ "this process's registration", test_this_process },
 	{ "membarrier report and short info", test_membarrier_report },
@@ -383,6 +592,9 @@ static const struct test_case cases[] = {
 	{ "seccomp: rseq returns ENOSYS", test_child_no_rseq },
 	{ "foreign registration already present", test_child_foreign },
 	{ "seccomp: membarrier returns ENOSYS", test_child_no_membarrier },
+	{ "CLONE_VM child: nothing registered for it", test_child_clone_vm },
+	{ "glibc's registration replaced: foreign", test_child_replaced },
+	{ "fence before any binding interrupts", test_child_fence_first },
 	{ NULL, NULL },
 };
 

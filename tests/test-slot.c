@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -381,6 +382,80 @@ static void test_signals(void)
 	CU_ASSERT(harness_rseq() ? committed > i / 2 : committed == 0);
 }
 
+/*
+ * Generation wrap-around, fast-forwarded: CPU c's tag is set to the last
+ * live generation, as if 2^44 - 2 fences of c had run, in a fork child (the
+ * tag arrays are the child's copy). No fence after that may bring back the
+ * "nothing stored" tag 0 or any tag seen before, so neither a cleared slot
+ * nor one committed at the start reads valid again; the retired id takes no
+ * commit, and other ids are unaffected.
+ */
+static int wrap_child(void)
+{
+	struct vrseq_slot *slot = vrseq_thread_slot();
+	struct vrseq_slot cleared, last;
+	uint64_t *tags = (uint64_t *)(uintptr_t)slot->tags;
+	int cpu = sched_getcpu();
+	vrseq_token_t t0;
+	uint64_t fences;
+
+	if (harness_pin(cpu) || vrseq_slot_init(&cleared, VRSEQ_SLOT_CPU) ||
+	    vrseq_slot_init(&last, VRSEQ_SLOT_CPU))
+		return 2;
+	t0 = vrseq_slot_observe(slot);
+	if (vrseq_slot_commit(slot, t0, 0xaa) != VRSEQ_COMMITTED ||
+	    vrseq_slot_store(&cleared, 0xbb) != VRSEQ_COMMITTED)
+		return 3;
+	vrseq_slot_clear(&cleared);
+	tags[cpu] = (VRSEQ_TAG_GEN_MASK - VRSEQ_TAG_GEN_ONE) | (uint32_t)cpu;
+	if (vrseq_slot_store(&last, 0xcc) != VRSEQ_COMMITTED || !vrseq_slot_valid(&last))
+		return 4;
+	/* Enough fences for a wrapped counter to come back to t0. */
+	fences = (t0 >> VRSEQ_TAG_ID_BITS) + 16;
+	for (uint64_t i = 0; i < fences; i++) {
+		if (vrseq_fence_cpu(cpu) != 0)
+			return 5;
+		if (tags[cpu] == 0 || tags[cpu] == t0)
+			return 6;
+		if (vrseq_slot_valid(slot) || vrseq_slot_valid(&cleared) ||
+		    vrseq_slot_valid(&last))
+			return 7;
+		if (vrseq_slot_store(&last, 0xdd) != VRSEQ_INVALIDATED ||
+		    vrseq_slot_store(&cleared, 0xee) != VRSEQ_INVALIDATED)
+			return 8;
+	}
+	if ((tags[cpu] & VRSEQ_TAG_GEN_MASK) != VRSEQ_TAG_GEN_MASK ||
+	    vrseq_token_id(tags[cpu]) != (uint32_t)cpu)
+		return 9;
+	for (int i = 0; i < nr_cpus; i++) {
+		if (cpus[i] == cpu)
+			continue;
+		if (harness_pin(cpus[i]) ||
+		    vrseq_slot_store(slot, 1) != VRSEQ_COMMITTED || !vrseq_slot_valid(slot))
+			return 10;
+		break;
+	}
+	return 0;
+}
+
+static void test_generation_wrap(void)
+{
+	int status;
+	pid_t pid;
+
+	if (!harness_rseq())
+		return;
+	pid = fork();
+	if (pid == 0)
+		_exit(wrap_child());
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status));
+	if (WIFEXITED(status) && WEXITSTATUS(status))
+		fprintf(stderr, "wrap child: check %d failed\n", WEXITSTATUS(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+}
+
 static const struct test_case cases[] = {
 	{ "init and argument errors", test_init_modes },
 	{ "survives same-CPU work, syscalls, yields", test_survives_same_cpu },
@@ -392,6 +467,7 @@ static const struct test_case cases[] = {
 	{ "fork child", test_fork },
 	{ "mm_cid mode", test_mm_cid },
 	{ "signal handlers commit on the same slot", test_signals },
+	{ "generation wrap-around retires, never reuses", test_generation_wrap },
 	{ NULL, NULL },
 };
 
