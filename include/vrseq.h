@@ -51,8 +51,10 @@
  * no thread is still using a value it validated for c before the fence.
  *
  * Everything static inline here is async-signal-safe: no syscall, no lock, no
- * atomic read-modify-write. A signal handler may use a slot its thread owns;
- * a commit interrupted by the handler is aborted and retried.
+ * atomic read-modify-write (a fallback slot's observe and current id call
+ * vrseq_slot_fallback_id(), which may make a system call, still without a
+ * lock). A signal handler may use a slot its thread owns; a commit
+ * interrupted by the handler is aborted and retried.
  */
 #ifndef VRSEQ_H
 #define VRSEQ_H
@@ -75,7 +77,7 @@ extern "C" {
 #endif
 
 #define VRSEQ_VERSION_MAJOR	0
-#define VRSEQ_VERSION_MINOR	3
+#define VRSEQ_VERSION_MINOR	4
 #define VRSEQ_VERSION_MICRO	0
 
 /*
@@ -172,7 +174,9 @@ struct vrseq_info {
 };
 
 /* Process set-up. Called lazily by every function below; calling it first
- * lets you see errors early. Not async-signal-safe. 0 or -errno. */
+ * lets you see errors early. Allocates nothing and takes no lock (a malloc
+ * may call it). 0 or -errno (-EDEADLK from a signal handler that interrupted
+ * its own thread's set-up). */
 VRSEQ_API int vrseq_init(void);
 
 /* Fill *info (at most `size` bytes) for the calling thread. 0 or -errno. */
