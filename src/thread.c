@@ -31,21 +31,21 @@ struct vrseq_thread *vrseq__thread_peek(void)
  * unloading the library would let a later module's static TLS reuse memory
  * the kernel still writes into: make dlclose a no-op. This happens here, in
  * a constructor, because dlopen() cannot run where binding runs (in malloc,
- * in signal handlers). Weak, so that a static link neither pulls in nor
- * warns about dlopen: a static program never unloads anything.
+ * in signal handlers). Only in the shared library (libtool defines PIC for
+ * its objects): a static program never unloads anything, and a mere
+ * reference to dlopen makes every static link warn.
  */
-extern int dladdr(const void *, Dl_info *) __attribute__((weak));
-extern void *dlopen(const char *, int) __attribute__((weak));
-
+#ifdef PIC
 __attribute__((constructor)) static void pin_if_own_areas(void)
 {
 	Dl_info info;
 
-	if (vrseq__glibc_rseq_size() != 0 || !dladdr || !dlopen)
+	if (vrseq__glibc_rseq_size() != 0)
 		return;
 	if (dladdr((void *)pin_if_own_areas, &info) && info.dli_fname)
 		dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 }
+#endif
 
 struct binding {
 	struct vrseq_rseq_area *area;

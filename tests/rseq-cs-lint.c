@@ -4,7 +4,7 @@
  * non-PIE ELF64 little-endian executable (x86_64 or aarch64) without running
  * it, the way the kernel will judge them when it has to abort one.
  *
- *	rseq-cs-lint FILE...
+ *	rseq-cs-lint [-a] FILE...
  *
  * For every 32-byte descriptor (struct rseq_cs) in the __rseq_cs section:
  *   version == 0 and flags == 0;
@@ -15,7 +15,8 @@
  *   (x86_64 0x53053053, aarch64 0xd428bc00) as the kernel reads them;
  *   on aarch64, start_ip and abort_ip are instruction-aligned.
  * Entries of __rseq_cs_ptr_array, when there is one, must each point at a
- * descriptor. Descriptors of a static non-PIE executable hold absolute
+ * descriptor; with -a the array must exist and list every descriptor
+ * exactly once (what --gc-sections can break). Descriptors of a static non-PIE executable hold absolute
  * addresses, which is why PIE and shared objects are refused: their
  * descriptors are only right after relocation.
  *
@@ -258,6 +259,8 @@ static void check_descriptor(struct image *img, unsigned int n, uint64_t at,
 			want);
 }
 
+static bool require_array;
+
 static int lint(struct image *img)
 {
 	int cs, arr;
@@ -288,9 +291,19 @@ static int lint(struct image *img)
 				 img->data + cs_off + (uint64_t)i * DESC_SIZE);
 
 	arr = find_section(img, "__rseq_cs_ptr_array");
+	if (arr < 0 && require_array) {
+		printf("%s: no __rseq_cs_ptr_array section\n", img->path);
+		img->problems++;
+	}
 	if (arr >= 0) {
 		uint64_t size = SH(img, arr, sh_size);
 		const unsigned char *p = img->data + SH(img, arr, sh_offset);
+		unsigned char *listed = calloc(count, 1);
+
+		if (!listed) {
+			fprintf(stderr, "rseq-cs-lint: out of memory\n");
+			return 2;
+		}
 
 		if (size % 8) {
 			printf("%s: __rseq_cs_ptr_array: size %" PRIu64
@@ -306,8 +319,19 @@ static int lint(struct image *img)
 				printf("%s: __rseq_cs_ptr_array[%u] = 0x%" PRIx64
 				       " is not a descriptor\n", img->path, i, ptr);
 				img->problems++;
+			} else if (listed[(ptr - cs_addr) / DESC_SIZE]++ &&
+				   require_array) {
+				printf("%s: __rseq_cs_ptr_array[%u] lists descriptor "
+				       "%u again\n", img->path, i,
+				       (unsigned int)((ptr - cs_addr) / DESC_SIZE));
+				img->problems++;
 			}
 		}
+		for (unsigned int i = 0; require_array && i < count; i++)
+			if (!listed[i])
+				problem(img, i, cs_addr + (uint64_t)i * DESC_SIZE,
+					"not in __rseq_cs_ptr_array");
+		free(listed);
 	}
 	printf("%s: %s: %u descriptors, %u pointers, %u problems\n", img->path,
 	       arch_name(img->machine), count, pointers, img->problems);
@@ -318,11 +342,17 @@ int main(int argc, char **argv)
 {
 	int status = 0;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: rseq-cs-lint FILE...\n");
+	int first = 1;
+
+	if (argc > 1 && strcmp(argv[1], "-a") == 0) {
+		require_array = true;
+		first = 2;
+	}
+	if (argc <= first) {
+		fprintf(stderr, "usage: rseq-cs-lint [-a] FILE...\n");
 		return 2;
 	}
-	for (int i = 1; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		struct image img = { .path = argv[i] };
 		int rc = lint(&img);
 

@@ -3,10 +3,13 @@
  * aarch64 critical sections. Include <vrseq.h>, not this file.
  *
  * Same shape and the same building-block names as the x86_64 file (read its
- * comment for how to use them): descriptor in __rseq_cs, rseq_cs set with an
- * adrp/add pair, one committing store last, the abort handler out of line
- * after the signature (a brk instruction, so falling into it traps).
- * Scratch registers: x9 and x10. Labels 1-4 are taken.
+ * comment for how to use them, and for UNLOADING: what a section in an
+ * object that can be dlclose()d must do, VRSEQ_CS_LEAVE and
+ * vrseq_cs_leave(), and why clearing rseq_cs after the section is safe):
+ * descriptor in __rseq_cs, rseq_cs set with an adrp/add pair, one
+ * committing store last, the abort handler out of line after the signature
+ * (a brk instruction, so falling into it traps). Scratch registers: x9 and
+ * x10. Labels 1-4 are taken.
  *
  * VRSEQ_CS_CLOBBERS also names x16 and x17: the abort handler branches back
  * from __rseq_failure into your function, and when the two are more than
@@ -37,6 +40,23 @@
 #define VRSEQ_CS_STR_(x)	#x
 #define VRSEQ_CS_STR(x)		VRSEQ_CS_STR_(x)
 
+/* "R" keeps __rseq_cs_ptr_array through --gc-sections; see the x86_64 file
+ * for which toolchains get it and VRSEQ_CS_RETAIN. */
+#ifndef VRSEQ_CS_RETAIN
+# if defined(__clang__)
+#  define VRSEQ_CS_RETAIN	(__clang_major__ >= 13)
+# elif defined(__GNUC__)
+#  define VRSEQ_CS_RETAIN	(__GNUC__ >= 12)
+# else
+#  define VRSEQ_CS_RETAIN	0
+# endif
+#endif
+#if VRSEQ_CS_RETAIN
+# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR\""
+#else
+# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"aw\""
+#endif
+
 #define VRSEQ_CS_BEGIN							\
 	".pushsection __rseq_cs, \"aw\"\n\t"				\
 	".balign 32\n\t"						\
@@ -44,7 +64,7 @@
 	".long 0x0, 0x0\n\t"						\
 	".quad 1f, (2f - 1f), 4f\n\t"					\
 	".popsection\n\t"						\
-	".pushsection __rseq_cs_ptr_array, \"aw\"\n\t"			\
+	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
 	".balign 8\n\t"							\
 	".quad 3b\n\t"							\
 	".popsection\n\t"						\
@@ -60,6 +80,20 @@
 	"4:\n\t"							\
 	"b %l[" abort_label "]\n\t"					\
 	".popsection\n\t"
+
+/*
+ * rseq_cs = 0, right after VRSEQ_CS_END: the exit that falls through
+ * clears it outside the section (UNLOADING in the x86_64 file). Uses [area].
+ */
+#define VRSEQ_CS_LEAVE							\
+	"str xzr, [%[area], #8]\n\t"
+
+/* The same, first thing at a label the section left to (not the abort
+ * label). */
+static inline void vrseq_cs_leave(const struct vrseq_slot *slot)
+{
+	__atomic_store_n(&slot->area->rseq_cs, 0, __ATOMIC_RELAXED);
+}
 
 /* x9 = tags[*id]; leaves through fail_label unless it equals x10. */
 #define VRSEQ_A64_CHECK_TAG_X10(fail_label)				\
@@ -92,6 +126,11 @@
 
 #define VRSEQ_CS_CLOBBERS	"memory", "cc", "x9", "x10", "x16", "x17"
 
+/*
+ * The sections of vrseq_slot_commit() and vrseq_slot_cas(). Every exit but
+ * the abort clears rseq_cs: the commit in the asm, right after the section,
+ * the others at their labels.
+ */
 static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 				    uint64_t value)
 {
@@ -102,12 +141,14 @@ static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 		"str %[value], [%[slot]]\n\t"
 		"str %[token], [%[slot], #8]\n\t"
 		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
 		:
 		: VRSEQ_CS_INPUTS(slot), [token] "r" (token), [value] "r" (value)
 		: VRSEQ_CS_CLOBBERS
 		: invalid, aborted);
 	return VRSEQ_COMMITTED;
 invalid:
+	vrseq_cs_leave(slot);
 	return VRSEQ_INVALIDATED;
 aborted:
 	return VRSEQ_ABORTED;
@@ -124,6 +165,7 @@ static inline int vrseq_arch_cas(const struct vrseq_slot *slot, uint64_t *word,
 		"b.ne %l[changed]\n\t"
 		"str %[desired], [%[word]]\n\t"
 		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
 		:
 		: VRSEQ_CS_INPUTS(slot), [word] "r" (word),
 		  [expected] "r" (expected), [desired] "r" (desired)
@@ -131,8 +173,10 @@ static inline int vrseq_arch_cas(const struct vrseq_slot *slot, uint64_t *word,
 		: invalid, changed, aborted);
 	return VRSEQ_COMMITTED;
 invalid:
+	vrseq_cs_leave(slot);
 	return VRSEQ_INVALIDATED;
 changed:
+	vrseq_cs_leave(slot);
 	return VRSEQ_CHANGED;
 aborted:
 	return VRSEQ_ABORTED;

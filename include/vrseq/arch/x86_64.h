@@ -16,8 +16,12 @@
  *		VRSEQ_CS_SLOT_LOAD("%%rcx", "invalid")	// rcx = cached value
  *		... your loads, at most one committing store, last ...
  *		VRSEQ_CS_END("aborted")
+ *		VRSEQ_CS_LEAVE				// see UNLOADING below
  *		: outputs : VRSEQ_CS_INPUTS(slot), more inputs
  *		: VRSEQ_CS_CLOBBERS, your clobbers : invalid, aborted, ...);
+ *	...
+ *	invalid:
+ *		vrseq_cs_leave(slot);			// see UNLOADING below
  *
  * VRSEQ_CS_SLOT_CHECK/LOAD leave through `fail` unless the slot is valid
  * *now*: same CPU (or cid) as at its commit and no fence since. Because the
@@ -25,6 +29,43 @@
  * section, so whatever you do with the value until the commit is covered.
  * Scratch register: rax. Labels 1-4 are taken. The fast path of a slot load
  * is VRSEQ_X86_64_SLOT_LOAD_INSNS instructions (checked by make check).
+ *
+ * UNLOADING. A section stores its descriptor's address in rseq_cs; the
+ * kernel clears it when it aborts the section, and otherwise only lazily,
+ * the next time it looks after the section has ended. Until then rseq_cs
+ * points into the object that holds the section. If that object is
+ * dlclose()d first, the kernel faults on the pointer the next time the
+ * thread is preempted, signalled or woken, and kills it (SIGSEGV,
+ * SI_KERNEL). So a section in an object that can be unloaded must clear
+ * rseq_cs on every exit but the abort: VRSEQ_CS_LEAVE right after
+ * VRSEQ_CS_END for the exit that falls through (the commit), and
+ * vrseq_cs_leave(slot) first thing at every other label the section leaves
+ * to. Objects that are never unloaded (an allocator, the main program) need
+ * neither: a stale rseq_cs pointing at a mapped descriptor is harmless, the
+ * instruction pointer being outside that section. vrseq_slot_commit() and
+ * vrseq_slot_cas() always clear it (one store, to the line the section
+ * began by writing).
+ *
+ * Why clearing after the section is safe, here and on aarch64:
+ *  - The clear is not part of the section: [start_ip, start_ip +
+ *    post_commit_offset) ends at label 2, before it. A preemption,
+ *    migration, signal or fence between the commit and the clear aborts
+ *    nothing; the commit stands. The kernel may clear rseq_cs itself there;
+ *    the store then writes the 0 it already holds.
+ *  - A signal handler that runs there may run sections of its own (nested
+ *    in time, never in code): each stores its descriptor and, if it follows
+ *    these rules, clears it again. Whatever a handler leaves behind, the
+ *    interrupted code resumes only after it has returned, with none of its
+ *    sections still running, so storing 0 is right: no section is live.
+ *  - The clear never hides a live section. A handler can only interrupt our
+ *    code before its store of rseq_cs (which then overwrites whatever the
+ *    handler left), inside the section (the instruction right after that
+ *    store is start_ip: the kernel aborts, clears rseq_cs, and the retry
+ *    stores it again), or after label 2 (nothing left to protect).
+ *  - No ordering against other threads is needed: rseq_cs is read only by
+ *    the kernel, on this thread's own way back to user space.
+ * The abort exit needs no clear: the kernel clears rseq_cs before it jumps
+ * to abort_ip (and the retry sets it again).
  */
 #ifndef VRSEQ_ARCH_X86_64_H
 #define VRSEQ_ARCH_X86_64_H
@@ -46,6 +87,37 @@
 #define VRSEQ_CS_STR_(x)	#x
 #define VRSEQ_CS_STR(x)		VRSEQ_CS_STR_(x)
 
+/*
+ * __rseq_cs_ptr_array lists every descriptor, for debuggers, checkpointing
+ * tools and tests/rseq-cs-lint.c. Nothing refers to it, so --gc-sections
+ * drops it unless it carries "R" (SHF_GNU_RETAIN), which keeps it in the
+ * link. Assemblers older than GNU as 2.36 and clang 13 reject the letter
+ * (GNU as stops with "unrecognized .section attribute"), and a compiler
+ * cannot tell which assembler it drives, so "R" is used from GCC 12 and
+ * clang 13 on, whose toolchains carry an assembler that knows it. Build
+ * with -DVRSEQ_CS_RETAIN=0 for an older assembler (the array then survives
+ * only links without --gc-sections), or -DVRSEQ_CS_RETAIN=1 to use "R"
+ * with an older compiler. The same on aarch64. Other code that emits
+ * __rseq_cs_ptr_array without "R" (librseq's headers) cannot share a
+ * translation unit with these sections under clang, which rejects the
+ * changed flags; GNU as makes two sections of that name, and --gc-sections
+ * drops the one without "R". Build such a unit with -DVRSEQ_CS_RETAIN=0.
+ */
+#ifndef VRSEQ_CS_RETAIN
+# if defined(__clang__)
+#  define VRSEQ_CS_RETAIN	(__clang_major__ >= 13)
+# elif defined(__GNUC__)
+#  define VRSEQ_CS_RETAIN	(__GNUC__ >= 12)
+# else
+#  define VRSEQ_CS_RETAIN	0
+# endif
+#endif
+#if VRSEQ_CS_RETAIN
+# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR\""
+#else
+# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"aw\""
+#endif
+
 #define VRSEQ_CS_BEGIN							\
 	".pushsection __rseq_cs, \"aw\"\n\t"				\
 	".balign 32\n\t"						\
@@ -53,7 +125,7 @@
 	".long 0x0, 0x0\n\t"						\
 	".quad 1f, (2f - 1f), 4f\n\t"					\
 	".popsection\n\t"						\
-	".pushsection __rseq_cs_ptr_array, \"aw\"\n\t"			\
+	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
 	".balign 8\n\t"							\
 	".quad 3b\n\t"							\
 	".popsection\n\t"						\
@@ -69,6 +141,20 @@
 	"4:\n\t"							\
 	"jmp %l[" abort_label "]\n\t"					\
 	".popsection\n\t"
+
+/*
+ * rseq_cs = 0, right after VRSEQ_CS_END: the exit that falls through
+ * clears it outside the section (see UNLOADING above). Uses [area].
+ */
+#define VRSEQ_CS_LEAVE							\
+	"movq $0, 8(%[area])\n\t"
+
+/* The same, first thing at a label the section left to (not the abort
+ * label). The same on aarch64. */
+static inline void vrseq_cs_leave(const struct vrseq_slot *slot)
+{
+	__atomic_store_n(&slot->area->rseq_cs, 0, __ATOMIC_RELAXED);
+}
 
 /* tags[*id] compared with `expected` (an operand string). */
 #define VRSEQ_X86_CHECK_TAG(expected, fail_label)			\
@@ -100,6 +186,11 @@
 
 #define VRSEQ_CS_CLOBBERS	"memory", "cc", "rax"
 
+/*
+ * The sections of vrseq_slot_commit() and vrseq_slot_cas(). Every exit but
+ * the abort clears rseq_cs (see UNLOADING above): the commit in the asm,
+ * right after the section, the others at their labels.
+ */
 static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 				    uint64_t value)
 {
@@ -109,12 +200,14 @@ static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 		"movq %[value], (%[slot])\n\t"
 		"movq %[token], 8(%[slot])\n\t"
 		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
 		:
 		: VRSEQ_CS_INPUTS(slot), [token] "r" (token), [value] "r" (value)
 		: VRSEQ_CS_CLOBBERS
 		: invalid, aborted);
 	return VRSEQ_COMMITTED;
 invalid:
+	vrseq_cs_leave(slot);
 	return VRSEQ_INVALIDATED;
 aborted:
 	return VRSEQ_ABORTED;
@@ -130,6 +223,7 @@ static inline int vrseq_arch_cas(const struct vrseq_slot *slot, uint64_t *word,
 		"jne %l[changed]\n\t"
 		"movq %[desired], (%[word])\n\t"
 		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
 		:
 		: VRSEQ_CS_INPUTS(slot), [word] "r" (word),
 		  [expected] "r" (expected), [desired] "r" (desired)
@@ -137,8 +231,10 @@ static inline int vrseq_arch_cas(const struct vrseq_slot *slot, uint64_t *word,
 		: invalid, changed, aborted);
 	return VRSEQ_COMMITTED;
 invalid:
+	vrseq_cs_leave(slot);
 	return VRSEQ_INVALIDATED;
 changed:
+	vrseq_cs_leave(slot);
 	return VRSEQ_CHANGED;
 aborted:
 	return VRSEQ_ABORTED;
