@@ -22,12 +22,17 @@ static int legacy_pin(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* Two CPUs we may run on, or -1. */
+/*
+ * Two CPUs we may run on, or -1. Both are written on every path: GCC 14
+ * (-O2 -Wall) cannot see that n == 2 implies both were set in the loop and
+ * rejects every caller with -Werror=maybe-uninitialized otherwise.
+ */
 static int legacy_two_cpus(int *a, int *b)
 {
 	cpu_set_t set;
 	int n = 0;
 
+	*a = *b = -1;
 	if (sched_getaffinity(0, sizeof(set), &set))
 		return -1;
 	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
