@@ -40,7 +40,8 @@ __attribute__((constructor)) static void pin_if_own_areas(void)
 {
 	Dl_info info;
 
-	if (vrseq__glibc_rseq_size() != 0)
+	/* Without rseq (ENOSYS, valgrind) no area of ours can ever exist. */
+	if (vrseq__glibc_rseq_size() != 0 || !vrseq__rseq_askable(NULL))
 		return;
 	if (dladdr((void *)pin_if_own_areas, &info) && info.dli_fname)
 		dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);

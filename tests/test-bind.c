@@ -76,6 +76,9 @@ long syscall(long nr, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	/* libvrseq's constructor may call in before main. */
+	if (!real_syscall)
+		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 	fire(nr, a, HOOK_BEFORE);
 	ret = real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	{
@@ -181,9 +184,14 @@ static void *rebind_thread(void *arg)
 
 static int child_rebind(enum hook_when when)
 {
+	struct vrseq_info info;
+
 	CHECK(install_handler() == 0);
 	/* Set-up and the first thread's binding happen here, unhooked. */
 	CHECK(vrseq_init() == 0);
+	CHECK(vrseq_get_info(&info, sizeof(info)) == 0);
+	if (info.owner == VRSEQ_OWNER_NONE)
+		return EXIT_SKIP;	/* no rseq (valgrind): nothing registers */
 	for (int i = 0; i < 20; i++) {
 		struct rebind_result r = { when, 1 };
 		pthread_t th;
@@ -304,12 +312,16 @@ static int rebind_after(void)
 
 static void test_rebind_before(void)
 {
-	CU_ASSERT_EQUAL(in_child(rebind_before), 0);
+	int rc = in_child(rebind_before);
+
+	CU_ASSERT(rc == 0 || rc == EXIT_SKIP);
 }
 
 static void test_rebind_after(void)
 {
-	CU_ASSERT_EQUAL(in_child(rebind_after), 0);
+	int rc = in_child(rebind_after);
+
+	CU_ASSERT(rc == 0 || rc == EXIT_SKIP);
 }
 
 static void test_setup_signal(void)
@@ -332,7 +344,8 @@ static const struct test_case cases[] = {
 
 int main(void)
 {
-	real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	if (!real_syscall)
+		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 	if (!real_syscall)
 		return EXIT_HARD;
 	return harness_run("bind", cases);
