@@ -127,9 +127,34 @@ struct vrseq_slot {
 
 /* Results of vrseq_slot_commit() and vrseq_slot_cas(). */
 #define VRSEQ_COMMITTED		0
-#define VRSEQ_INVALIDATED	1	/* CPU/cid changed or a fence ran */
+#define VRSEQ_INVALIDATED	1	/* CPU/cid changed or a fence ran: retry */
 #define VRSEQ_CHANGED		2	/* vrseq_slot_cas(): the word differed */
 #define VRSEQ_ABORTED		3	/* internal: the section was aborted */
+/*
+ * 0.4.0+: the slot cannot hold a valid value and retrying will not change
+ * that -- a fallback or unbound slot, or an id whose generations are used
+ * up. Take the uncached path. (Older headers returned VRSEQ_INVALIDATED.)
+ */
+#define VRSEQ_UNCACHED		4
+
+/*
+ * A slot that is safe before binding (0.4.0+): every read is invalid, every
+ * commit and compare-and-store returns VRSEQ_UNCACHED, the building blocks'
+ * check fails, and it writes nothing shared. For an allocator whose fast path
+ * can run before it knows whether the thread is bound:
+ *	static __thread struct vrseq_slot slot = VRSEQ_SLOT_UNBOUND;
+ * then vrseq_slot_init(&slot, mode) once. The objects it points to are
+ * private to each translation unit.
+ */
+static const uint32_t vrseq_unbound_index__ __attribute__((unused)) = 0;
+static const uint64_t vrseq_unbound_tag__ __attribute__((unused)) = ~(uint64_t)0;
+/* Where the building blocks store rseq_cs for an unbound slot: never
+ * registered, so the kernel never looks at it. */
+static struct vrseq_rseq_area vrseq_unbound_area__ __attribute__((unused));
+#define VRSEQ_SLOT_UNBOUND {						\
+	0, 0, &vrseq_unbound_index__, &vrseq_unbound_tag__,		\
+	&vrseq_unbound_tag__, &vrseq_unbound_area__,			\
+	VRSEQ_SLOT_F_FALLBACK, 0, 0 }
 
 /* Who owns the calling thread's rseq registration. */
 enum vrseq_owner {
@@ -197,6 +222,13 @@ VRSEQ_API int vrseq_slot_init(struct vrseq_slot *slot, unsigned int mode);
 
 /* The calling thread's own CPU-mode slot, bound on first use. Never NULL. */
 VRSEQ_API struct vrseq_slot *vrseq_thread_slot(void);
+
+/*
+ * The calling thread's own VRSEQ_SLOT_MM_CID slot (0.4.0+), bound on first
+ * use, for vCPU-style caches. Never NULL: where concurrency ids do not
+ * exist (before 6.3) or rseq is unusable it is a fallback slot.
+ */
+VRSEQ_API struct vrseq_slot *vrseq_thread_slot_mm_cid(void);
 
 /*
  * Fences. After vrseq_fence_cpu(cpu) returns 0, every critical section that
@@ -339,6 +371,15 @@ static inline bool vrseq_slot_load(const struct vrseq_slot *slot,
 	return true;
 }
 
+/*
+ * False when the slot can never hold a valid value (fallback or unbound):
+ * no retry can help, use the uncached path. Cheap: one flag test.
+ */
+static inline bool vrseq_slot_usable(const struct vrseq_slot *slot)
+{
+	return !(slot->flags & VRSEQ_SLOT_F_FALLBACK);
+}
+
 /* Forget the value (only this thread's view; no fence). */
 static inline void vrseq_slot_clear(struct vrseq_slot *slot)
 {
@@ -356,7 +397,9 @@ static inline void vrseq_slot_clear(struct vrseq_slot *slot)
 /*
  * Commit `value` if nothing invalidated the slot since `token` was observed:
  * the thread is still on the token's CPU (cid) and no fence covering it ran.
- * Returns VRSEQ_COMMITTED or VRSEQ_INVALIDATED (then nothing is valid).
+ * Returns VRSEQ_COMMITTED, VRSEQ_INVALIDATED (then nothing is valid: observe
+ * again and retry) or VRSEQ_UNCACHED (nothing will ever be valid here: a
+ * fallback or unbound slot, or a retired id; do not retry).
  * The legacy protocol becomes: token = observe(); compute the value for
  * vrseq_token_id(token) outside any critical section; commit(token, value).
  */
@@ -367,10 +410,11 @@ static inline int vrseq_slot_commit(struct vrseq_slot *slot,
 
 	/* An abort between the value and tag stores must leave nothing valid. */
 	vrseq_slot_clear(slot);
-	/* Generation 0 (fallback) and retired ids never take a commit. */
+	/* Generation 0 (fallback, unbound) and retired ids never take one. */
 	if (__builtin_expect((token & VRSEQ_TAG_GEN_MASK) - VRSEQ_TAG_GEN_ONE >=
-			     VRSEQ_TAG_GEN_MASK - VRSEQ_TAG_GEN_ONE, 0))
-		return VRSEQ_INVALIDATED;
+			     VRSEQ_TAG_GEN_MASK - VRSEQ_TAG_GEN_ONE ||
+			     !vrseq_slot_usable(slot), 0))
+		return VRSEQ_UNCACHED;
 	do
 		ret = vrseq_arch_commit(slot, token, value);
 	while (ret == VRSEQ_ABORTED);
@@ -385,8 +429,8 @@ static inline int vrseq_slot_store(struct vrseq_slot *slot, uint64_t value)
 
 /*
  * Inside one critical section: if the slot is valid and *word == expected,
- * store desired into *word. Returns VRSEQ_COMMITTED, VRSEQ_INVALIDATED or
- * VRSEQ_CHANGED. This replaces "load a per-CPU header outside a critical
+ * store desired into *word. Returns VRSEQ_COMMITTED, VRSEQ_INVALIDATED,
+ * VRSEQ_CHANGED or VRSEQ_UNCACHED (a slot that is not usable). This replaces "load a per-CPU header outside a critical
  * section, store it back inside one if the cached bit survived".
  */
 static inline int vrseq_slot_cas(const struct vrseq_slot *slot, uint64_t *word,
@@ -394,6 +438,8 @@ static inline int vrseq_slot_cas(const struct vrseq_slot *slot, uint64_t *word,
 {
 	int ret;
 
+	if (__builtin_expect(!vrseq_slot_usable(slot), 0))
+		return VRSEQ_UNCACHED;
 	do
 		ret = vrseq_arch_cas(slot, word, expected, desired);
 	while (ret == VRSEQ_ABORTED);

@@ -45,6 +45,7 @@ struct vrseq_thread {
 		unsigned char bytes[VRSEQ_OWN_AREA_SIZE];
 	} own __attribute__((aligned(VRSEQ_OWN_AREA_ALIGN)));
 	struct vrseq_slot slot;
+	struct vrseq_slot cid_slot;	/* vrseq_thread_slot_mm_cid() */
 	/* Never registered: where fallback slots' critical sections store
 	 * rseq_cs; its cpu_id_start reads 0, the index fallback tags expect. */
 	struct vrseq_rseq_area dummy;
@@ -54,6 +55,7 @@ struct vrseq_thread {
 	uint32_t registered_len;
 	bool bound;
 	bool slot_ready;
+	bool cid_slot_ready;
 };
 
 /* slot.c: why slots of this thread cannot be valid (enum vrseq_fallback). */

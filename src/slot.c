@@ -76,30 +76,43 @@ int vrseq_slot_init(struct vrseq_slot *slot, unsigned int mode)
 	return 0;
 }
 
+/*
+ * One of the thread's own slots, bound on first use. Re-entrant: a handler
+ * that interrupts the init below re-initialises the slot with the same
+ * result. -EDEADLK (a handler interrupted this thread's process set-up) is
+ * not cached: the interrupted frame, or the next call, binds for real; any
+ * other failure is final and leaves a safe fallback slot.
+ */
+static struct vrseq_slot *own_slot(struct vrseq_thread *t, struct vrseq_slot *slot,
+				   bool *ready, unsigned int mode)
+{
+	if (__builtin_expect(!__atomic_load_n(ready, __ATOMIC_RELAXED), 0)) {
+		int ret = vrseq_slot_init(slot, mode);
+
+		if (ret < 0) {
+			memset(slot, 0, sizeof(*slot));
+			bind_fallback(slot, t, mode);
+		}
+		if (ret != -EDEADLK) {
+			__atomic_signal_fence(__ATOMIC_RELEASE);
+			__atomic_store_n(ready, true, __ATOMIC_RELAXED);
+		}
+	}
+	return slot;
+}
+
 struct vrseq_slot *vrseq_thread_slot(void)
 {
 	struct vrseq_thread *t = vrseq__thread_peek();
 
-	if (__builtin_expect(!__atomic_load_n(&t->slot_ready, __ATOMIC_RELAXED), 0)) {
-		int ret = vrseq_slot_init(&t->slot, VRSEQ_SLOT_CPU);
+	return own_slot(t, &t->slot, &t->slot_ready, VRSEQ_SLOT_CPU);
+}
 
-		if (ret < 0) {
-			/* Still hand out a safe slot. */
-			memset(&t->slot, 0, sizeof(t->slot));
-			bind_fallback(&t->slot, t, VRSEQ_SLOT_CPU);
-		}
-		/*
-		 * -EDEADLK: a handler interrupted this thread's process set-up;
-		 * the interrupted frame (or the next call) binds for real. Any
-		 * other failure is final. A handler that interrupts the init
-		 * above re-initialises the slot with the same result.
-		 */
-		if (ret != -EDEADLK) {
-			__atomic_signal_fence(__ATOMIC_RELEASE);
-			__atomic_store_n(&t->slot_ready, true, __ATOMIC_RELAXED);
-		}
-	}
-	return &t->slot;
+struct vrseq_slot *vrseq_thread_slot_mm_cid(void)
+{
+	struct vrseq_thread *t = vrseq__thread_peek();
+
+	return own_slot(t, &t->cid_slot, &t->cid_slot_ready, VRSEQ_SLOT_MM_CID);
 }
 
 uint32_t vrseq_slot_fallback_id(const struct vrseq_slot *slot)

@@ -48,7 +48,7 @@ static void slot_paths(struct vrseq_slot *slot, bool cacheable)
 		CHECK(i < TRIES);
 		CHECK(value == 0x1234);
 	} else {
-		CHECK(ret == VRSEQ_INVALIDATED);
+		CHECK(ret == VRSEQ_UNCACHED);
 		CHECK(!vrseq_slot_valid(slot));
 	}
 
@@ -65,7 +65,7 @@ static void slot_paths(struct vrseq_slot *slot, bool cacheable)
 		CHECK(vrseq_slot_cas(slot, &word, 7, 9) != VRSEQ_COMMITTED);
 		CHECK(word == 8);
 	} else {
-		CHECK(ret == VRSEQ_INVALIDATED);
+		CHECK(ret == VRSEQ_UNCACHED);
 		CHECK(word == 7);
 	}
 

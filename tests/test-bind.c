@@ -217,7 +217,7 @@ static int child_setup_signal(void)
 	/* The handler could not wait for its own thread: a safe slot, and
 	 * nothing it could commit. */
 	CHECK(handler_flags & VRSEQ_SLOT_F_FALLBACK);
-	CHECK(handler_commit == VRSEQ_INVALIDATED);
+	CHECK(handler_commit == VRSEQ_UNCACHED);
 	CHECK(vrseq_get_info(&info, sizeof(info)) == 0);
 	CHECK(slot == handler_slot);
 	/* The interrupted frame bound for real. */

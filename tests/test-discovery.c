@@ -141,14 +141,14 @@ static int check_fallback_ids(const char *mode, struct vrseq_slot *slot)
 		CHECK(vrseq_token_id(t) == (uint32_t)cpus[i]);
 		CHECK(vrseq_slot_current_id(slot) == (uint32_t)cpus[i]);
 		CHECK(vrseq_slot_cpu_view(slot) == (uint32_t)cpus[i]);
-		CHECK(vrseq_slot_commit(slot, t, 1) == VRSEQ_INVALIDATED);
+		CHECK(vrseq_slot_commit(slot, t, 1) == VRSEQ_UNCACHED);
 		if (cid == 1) {
 			CHECK(cid_slot.flags & VRSEQ_SLOT_F_FALLBACK);
 			CHECK(vrseq_slot_current_id(&cid_slot) == (uint32_t)cpus[i]);
 			CHECK(vrseq_slot_cpu_view(&cid_slot) == (uint32_t)cpus[i]);
 			CHECK(vrseq_token_id(vrseq_slot_observe(&cid_slot)) ==
 			      (uint32_t)cpus[i]);
-			CHECK(vrseq_slot_store(&cid_slot, 2) == VRSEQ_INVALIDATED);
+			CHECK(vrseq_slot_store(&cid_slot, 2) == VRSEQ_UNCACHED);
 		}
 	}
 	harness_pin_restore();
@@ -175,9 +175,10 @@ static int check_fallback(const char *mode, int expected_owner, int thread_owner
 	CHECK(info.registered_len == 0);
 	CHECK(vrseq_slot_init(&slot, VRSEQ_SLOT_CPU) == 1);
 	CHECK(slot.flags & VRSEQ_SLOT_F_FALLBACK);
-	CHECK(vrseq_slot_store(&slot, 5) == VRSEQ_INVALIDATED);
+	CHECK(vrseq_slot_store(&slot, 5) == VRSEQ_UNCACHED);
+	CHECK(!vrseq_slot_usable(&slot));
 	CHECK(!vrseq_slot_load(&slot, &v));
-	CHECK(vrseq_slot_cas(&slot, &word, 1, 2) == VRSEQ_INVALIDATED);
+	CHECK(vrseq_slot_cas(&slot, &word, 1, 2) == VRSEQ_UNCACHED);
 	CHECK(word == 1);
 	CHECK(vrseq_slot_cpu_view(&slot) == (uint32_t)sched_getcpu());
 	if (check_fallback_ids(mode, &slot))

@@ -99,7 +99,7 @@ static int use(const struct api *a, uint64_t value, struct vrseq_info *info)
 	if (a->get_info(info, sizeof(*info)))
 		return 1;
 	if (!info->guarantee)
-		return vrseq_slot_store(slot, value) == VRSEQ_INVALIDATED ? 0 : 2;
+		return vrseq_slot_store(slot, value) == VRSEQ_UNCACHED ? 0 : 2;
 	for (int tries = 0; tries < 100; tries++) {
 		if (vrseq_slot_store(slot, value) != VRSEQ_COMMITTED ||
 		    !vrseq_slot_load(slot, &v) || v != value)

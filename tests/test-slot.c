@@ -70,7 +70,7 @@ static void test_survives_same_cpu(void)
 
 	CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[0]), 0);
 	if (!harness_rseq()) {
-		CU_ASSERT_EQUAL(vrseq_slot_store(slot, 42), VRSEQ_INVALIDATED);
+		CU_ASSERT_EQUAL(vrseq_slot_store(slot, 42), VRSEQ_UNCACHED);
 		CU_ASSERT_FALSE(vrseq_slot_load(slot, &v));
 		restore_mask();
 		return;
@@ -151,19 +151,20 @@ static void test_commit_refused(void)
 	if (harness_rseq())
 		CU_ASSERT_EQUAL(vrseq_token_id(token), (uint32_t)cpus[0]);
 	CU_ASSERT_EQUAL(fence_from_other_thread(cpus[0]), 0);
-	CU_ASSERT_EQUAL(vrseq_slot_commit(slot, token, 5), VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(vrseq_slot_commit(slot, token, 5),
+			harness_rseq() ? VRSEQ_INVALIDATED : VRSEQ_UNCACHED);
 	CU_ASSERT_FALSE(vrseq_slot_load(slot, &v));
 
 	/* A fresh observation commits. */
 	token = vrseq_slot_observe(slot);
 	CU_ASSERT_EQUAL(vrseq_slot_commit(slot, token, 6),
-			harness_rseq() ? VRSEQ_COMMITTED : VRSEQ_INVALIDATED);
+			harness_rseq() ? VRSEQ_COMMITTED : VRSEQ_UNCACHED);
 
 	if (nr_cpus > 1) {
 		token = vrseq_slot_observe(slot);
 		CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[1]), 0);
 		CU_ASSERT_EQUAL(vrseq_slot_commit(slot, token, 7),
-				VRSEQ_INVALIDATED);
+				harness_rseq() ? VRSEQ_INVALIDATED : VRSEQ_UNCACHED);
 		CU_ASSERT_FALSE(vrseq_slot_valid(slot));
 		/* Refused commits leave nothing valid, even back home. */
 		CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[0]), 0);
@@ -181,7 +182,7 @@ static void test_cas(void)
 	CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[0]), 0);
 	vrseq_slot_store(slot, 1);
 	if (!harness_rseq()) {
-		CU_ASSERT_EQUAL(vrseq_slot_cas(slot, &word, 5, 6), VRSEQ_INVALIDATED);
+		CU_ASSERT_EQUAL(vrseq_slot_cas(slot, &word, 5, 6), VRSEQ_UNCACHED);
 		CU_ASSERT_EQUAL(word, 5);
 		restore_mask();
 		return;
@@ -269,7 +270,7 @@ static void test_fork(void)
 		bad |= (vrseq_fence_cpu(cpus[0]) != 0) << 2;
 		bad |= vrseq_slot_valid(slot) << 3;
 		bad |= (vrseq_slot_store(slot, 78) !=
-			(harness_rseq() ? VRSEQ_COMMITTED : VRSEQ_INVALIDATED)) << 4;
+			(harness_rseq() ? VRSEQ_COMMITTED : VRSEQ_UNCACHED)) << 4;
 		bad |= (vrseq_slot_valid(slot) != harness_rseq()) << 5;
 		_exit(bad);
 	}
@@ -307,6 +308,70 @@ static void test_mm_cid(void)
 	CU_ASSERT_EQUAL(vrseq_fence_mm_cid((int)vrseq_slot_current_id(&slot)), 0);
 	CU_ASSERT_FALSE(vrseq_slot_valid(&slot));
 	CU_ASSERT_EQUAL(vrseq_slot_cpu_view(&slot), vrseq_slot_current_id(&slot));
+	CU_ASSERT_ABI();
+}
+
+/* The thread's own MM_CID slot: stable, cid mode, fenced by cid. */
+static void test_thread_slot_mm_cid(void)
+{
+	struct vrseq_slot *slot = vrseq_thread_slot_mm_cid();
+	struct vrseq_info info;
+	uint64_t v;
+
+	CU_ASSERT_EQUAL_FATAL(vrseq_get_info(&info, sizeof(info)), 0);
+	CU_ASSERT_PTR_EQUAL(slot, vrseq_thread_slot_mm_cid());
+	CU_ASSERT_PTR_NOT_EQUAL(slot, vrseq_thread_slot());
+	CU_ASSERT_TRUE(slot->flags & VRSEQ_SLOT_F_MM_CID);
+	CU_ASSERT_EQUAL(vrseq_slot_usable(slot), info.mm_cid_usable && info.guarantee);
+	if (!vrseq_slot_usable(slot)) {
+		CU_ASSERT_EQUAL(vrseq_slot_store(slot, 1), VRSEQ_UNCACHED);
+		CU_ASSERT_FALSE(vrseq_slot_load(slot, &v));
+		return;
+	}
+	CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[0]), 0);
+	for (int tries = 0; tries < 100; tries++)
+		if (vrseq_slot_store(slot, 11) == VRSEQ_COMMITTED &&
+		    vrseq_slot_load(slot, &v) && v == 11)
+			break;
+	CU_ASSERT_TRUE(vrseq_slot_load(slot, &v) && v == 11);
+	CU_ASSERT_EQUAL(vrseq_fence_mm_cid((int)vrseq_slot_current_id(slot)), 0);
+	CU_ASSERT_FALSE(vrseq_slot_valid(slot));
+	restore_mask();
+}
+
+/*
+ * VRSEQ_SLOT_UNBOUND: safe from the first instruction, before any binding.
+ * It is checked in a fresh process (fork of a process that may have bound
+ * is fine: the unbound slot never refers to the library's state).
+ */
+static __thread struct vrseq_slot unbound_slot = VRSEQ_SLOT_UNBOUND;
+
+static void test_unbound(void)
+{
+	struct vrseq_slot *slot = &unbound_slot;
+	uint64_t v = 0, word = 3;
+	int cpu;
+
+	CU_ASSERT_FALSE(vrseq_slot_usable(slot));
+	CU_ASSERT_FALSE(vrseq_slot_valid(slot));
+	CU_ASSERT_FALSE(vrseq_slot_load(slot, &v));
+	CU_ASSERT_EQUAL(vrseq_slot_store(slot, 5), VRSEQ_UNCACHED);
+	CU_ASSERT_FALSE(vrseq_slot_valid(slot));
+	CU_ASSERT_EQUAL(vrseq_slot_cas(slot, &word, 3, 4), VRSEQ_UNCACHED);
+	/* The building blocks' own check fails too (no C-level shortcut). */
+	CU_ASSERT_EQUAL(vrseq_arch_cas(slot, &word, 3, 4), VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(word, 3);
+	CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[nr_cpus - 1]), 0);
+	cpu = cpus[nr_cpus - 1];
+	CU_ASSERT_EQUAL(vrseq_slot_current_id(slot), (uint32_t)cpu);
+	CU_ASSERT_EQUAL(vrseq_slot_cpu_view(slot), (uint32_t)cpu);
+	CU_ASSERT_EQUAL(vrseq_token_id(vrseq_slot_observe(slot)), (uint32_t)cpu);
+	/* Binding turns it into a real slot. */
+	CU_ASSERT(vrseq_slot_init(slot, VRSEQ_SLOT_CPU) >= 0);
+	CU_ASSERT_EQUAL(vrseq_slot_usable(slot), harness_rseq());
+	CU_ASSERT_EQUAL(vrseq_slot_store(slot, 6),
+			harness_rseq() ? VRSEQ_COMMITTED : VRSEQ_UNCACHED);
+	restore_mask();
 	CU_ASSERT_ABI();
 }
 
@@ -420,8 +485,8 @@ static int wrap_child(void)
 		if (vrseq_slot_valid(slot) || vrseq_slot_valid(&cleared) ||
 		    vrseq_slot_valid(&last))
 			return 7;
-		if (vrseq_slot_store(&last, 0xdd) != VRSEQ_INVALIDATED ||
-		    vrseq_slot_store(&cleared, 0xee) != VRSEQ_INVALIDATED)
+		if (vrseq_slot_store(&last, 0xdd) != VRSEQ_UNCACHED ||
+		    vrseq_slot_store(&cleared, 0xee) != VRSEQ_UNCACHED)
 			return 8;
 	}
 	if ((tags[cpu] & VRSEQ_TAG_GEN_MASK) != VRSEQ_TAG_GEN_MASK ||
@@ -468,6 +533,8 @@ static const struct test_case cases[] = {
 	{ "mm_cid mode", test_mm_cid },
 	{ "signal handlers commit on the same slot", test_signals },
 	{ "generation wrap-around retires, never reuses", test_generation_wrap },
+	{ "the thread's own mm_cid slot", test_thread_slot_mm_cid },
+	{ "VRSEQ_SLOT_UNBOUND is safe before binding", test_unbound },
 	{ NULL, NULL },
 };
 

@@ -37,7 +37,7 @@ static void *short_life(void *arg)
 			       vrseq_slot_load(slot, &v) && v == mine;
 		bad |= !seen;
 	} else {
-		bad |= vrseq_slot_store(slot, mine) != VRSEQ_INVALIDATED;
+		bad |= vrseq_slot_store(slot, mine) != VRSEQ_UNCACHED;
 	}
 	bad |= !harness_abi_ok();
 	__atomic_fetch_add(&threads_run, 1, __ATOMIC_RELAXED);

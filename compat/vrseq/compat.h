@@ -36,8 +36,9 @@ static inline uint32_t vrseq_compat_cpu_id_start(const struct vrseq_slot *slot)
 /*
  * Replaces `__rseq_abi.cpu_id_start = value` (a store into the kernel's
  * field): the value goes to the slot instead, valid on this CPU until it
- * changes or a fence runs. Returns VRSEQ_COMMITTED, or VRSEQ_INVALIDATED in
- * fallback mode (then reads keep returning the CPU number).
+ * changes or a fence runs. Returns VRSEQ_COMMITTED, VRSEQ_INVALIDATED (the
+ * CPU changed or a fence ran meanwhile), or VRSEQ_UNCACHED in fallback mode
+ * (then reads keep returning the CPU number).
  */
 static inline int vrseq_compat_cpu_id_start_store(struct vrseq_slot *slot,
 						  uint32_t value)
