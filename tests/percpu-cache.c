@@ -393,7 +393,8 @@ static struct pc_slab *slab_new(struct pc_cache *c, int cpu)
 			c->poison_broken++;
 		c->recycled++;
 	} else {
-		s = aligned_alloc(_Alignof(struct pc_slab), sizeof(*s));
+		s = (struct pc_slab *)aligned_alloc(_Alignof(struct pc_slab),
+						    sizeof(*s));
 		if (!s)
 			abort();
 	}
@@ -546,11 +547,11 @@ int pc_cache_init(struct pc_cache *c, const struct pc_backend *b,
 		return -EINVAL;
 	c->nr_cpus = nr;
 	c->nobjs = nobjs;
-	c->objs = calloc(nobjs, sizeof(*c->objs));
-	c->global = calloc(nobjs, sizeof(*c->global));
-	c->slabs = calloc(nr, sizeof(*c->slabs));
-	c->stopped = calloc(nr, sizeof(*c->stopped));
-	c->grave = calloc(GRAVE_MAX, sizeof(*c->grave));
+	c->objs = (struct pc_obj *)calloc(nobjs, sizeof(*c->objs));
+	c->global = (struct pc_obj **)calloc(nobjs, sizeof(*c->global));
+	c->slabs = (_Atomic(struct pc_slab *) *)calloc(nr, sizeof(*c->slabs));
+	c->stopped = (_Atomic(int) *)calloc(nr, sizeof(*c->stopped));
+	c->grave = (struct pc_slab **)calloc(GRAVE_MAX, sizeof(*c->grave));
 	if (!c->objs || !c->global || !c->slabs || !c->stopped || !c->grave) {
 		pc_cache_destroy(c);
 		return -ENOMEM;
@@ -861,7 +862,7 @@ static bool audit_seen(const struct pc_cache *c, struct pc_audit *a,
 
 void pc_audit(struct pc_cache *c, struct pc_audit *a)
 {
-	uint32_t *seen = calloc(c->nobjs, sizeof(*seen));
+	uint32_t *seen = (uint32_t *)calloc(c->nobjs, sizeof(*seen));
 
 	memset(a, 0, sizeof(*a));
 	if (!seen)
@@ -987,7 +988,7 @@ static void hop(struct pc_thread *t)
 
 static void *worker_main(void *arg)
 {
-	struct worker *w = arg;
+	struct worker *w = (struct worker *)arg;
 	struct stress *s = w->s;
 	struct pc_thread *t = &w->t;
 	struct pc_obj *held[MAX_HELD];
@@ -1033,7 +1034,7 @@ static void *worker_main(void *arg)
 
 static void *resizer_main(void *arg)
 {
-	struct stress *s = arg;
+	struct stress *s = (struct stress *)arg;
 	unsigned int round = 0;
 
 	pthread_barrier_wait(&s->start);
@@ -1051,7 +1052,7 @@ static void *resizer_main(void *arg)
 
 static void *signaler_main(void *arg)
 {
-	struct stress *s = arg;
+	struct stress *s = (struct stress *)arg;
 	uint64_t rng = 0x1234567;
 
 	pthread_barrier_wait(&s->start);
@@ -1098,7 +1099,7 @@ int pc_stress_run(const struct pc_stress_params *p, struct pc_stress_result *r)
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	s = calloc(1, sizeof(*s));
+	s = (struct stress *)calloc(1, sizeof(*s));
 	if (!s)
 		return r->error = -ENOMEM;
 	s->p = p;
@@ -1107,8 +1108,8 @@ int pc_stress_run(const struct pc_stress_params *p, struct pc_stress_result *r)
 		free(s);
 		return r->error = ret;
 	}
-	s->w = aligned_alloc(64, ((sizeof(*s->w) * (size_t)p->workers + 63) /
-				  64) * 64);
+	s->w = (struct worker *)aligned_alloc(64,
+		((sizeof(*s->w) * (size_t)p->workers + 63) / 64) * 64);
 	if (!s->w) {
 		pc_cache_destroy(&s->cache);
 		free(s);

@@ -42,7 +42,7 @@ enum pc_rc {
 };
 
 struct pc_obj {
-	_Atomic int held;	/* 1 while a thread (or handler) holds it */
+	_Atomic(int) held;	/* 1 while a thread (or handler) holds it */
 	int id;			/* index in the pool; -1 for the poison object */
 };
 
@@ -167,7 +167,7 @@ struct pc_cache {
 	int cpus[PC_MAX_CPUS];			/* CPUs we may run on */
 	int ncpus;
 	_Atomic(struct pc_slab *) *slabs;	/* current slab per CPU */
-	_Atomic int *stopped;			/* per CPU */
+	_Atomic(int) *stopped;			/* per CPU */
 	struct pc_obj *objs;
 	unsigned int nobjs;
 	/* global list */

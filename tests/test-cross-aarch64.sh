@@ -8,6 +8,9 @@
 # aarch64 binaries and of a native static x86_64 build of the same program,
 # and must reject a program with deliberately broken descriptors. The x86_64
 # build also runs. They run on arm64 for real in `make check-kernels`.
+# With a clang++ that targets aarch64, the two-object C++ program of
+# tests/test-cxx-link.sh is linked too: its descriptors must survive the
+# discarded COMDAT copies.
 #
 # The build directory's config.h is configured for the host, but no source
 # includes it (DEFS only defines HAVE_CONFIG_H), so it is not used here.
@@ -172,6 +175,53 @@ if build aarch64 "$xcc" "$xar"; then
 	lint aarch64 aarch64/cross-smoke aarch64/vrseq-check
 fi
 negative aarch64 "$xcc"
+
+# C++ section groups on aarch64: the two objects of tests/test-cxx-link.sh,
+# which both emit every COMDAT function of tests/cxx-comdat.h, compiled by
+# clang++ (no aarch64 g++ needed: they use no C++ library; its integrated
+# assembler, and GNU as with -fno-integrated-as) and linked static by $xcc.
+# Every descriptor must be right and listed once after the linker discarded
+# the duplicate groups; the control without "?" must not link.
+xcxx=${AARCH64_CXX:-clang++}
+xcxxflags="--target=aarch64-linux-gnu -std=c++17 -Wall -Wextra -Werror -fno-exceptions -fno-rtti -I$srcdir/include"
+printf '#include <stdint.h>\nint main() { return 0; }\n' >"$tmp/empty.cc"
+if [ ! -f "$tmp/aarch64/libvrseq.a" ]; then
+	fail "aarch64 C++: no library archive"
+elif ! command -v "$xcxx" >/dev/null 2>&1 ||
+	! "$xcxx" $xcxxflags -c -o "$tmp/empty-cxx.o" "$tmp/empty.cc" >/dev/null 2>&1; then
+	echo "$xcxx cannot compile for aarch64-linux-gnu: C++ section groups not checked on aarch64"
+else
+	for opt in -O0 -O2 -O2-gas -O0-nogroup; do
+		case $opt in
+		*-gas) o="-O2 -fno-integrated-as" ;;
+		*-nogroup) o="-O0 -DVRSEQ_CS_COMDAT=0" ;;
+		*) o=$opt ;;
+		esac
+		out=aarch64/cxx-comdat$opt ok=yes
+		for tu in a b; do
+			"$xcxx" $xcxxflags $o -c -o "$tmp/$out-$tu.o" \
+				"$srcdir/tests/cxx-comdat-$tu.cc" || ok=no
+		done
+		if [ $ok = no ]; then
+			fail "aarch64 C++ $o: tests/cxx-comdat-*.cc do not compile"
+		elif [ $opt = -O0-nogroup ]; then
+			if link "$xcc" "$tmp/$out" "$tmp/$out-a.o" "$tmp/$out-b.o" \
+				"$tmp/aarch64/libvrseq.a" >/dev/null 2>&1; then
+				fail "aarch64 C++ control: links without \"?\"; the check proves nothing"
+			elif grep -q 'discarded section' "$tmp/$out.log"; then
+				pass "aarch64 C++ control: without \"?\" the link fails (discarded section)"
+			else
+				sed 's/^/    /' "$tmp/$out.log"
+				fail "aarch64 C++ control: fails for another reason"
+			fi
+		elif link "$xcc" "$tmp/$out" "$tmp/$out-a.o" "$tmp/$out-b.o" \
+			"$tmp/aarch64/libvrseq.a"; then
+			lint "aarch64 C++ $o ($xcxx, COMDAT groups)" -a "$out"
+		else
+			fail "aarch64 C++ $o: static link"
+		fi
+	done
+fi
 
 # The CUnit programs and their helpers compile for aarch64 (-c only), with
 # the host's CUnit headers and nothing else from the host's /usr/include.

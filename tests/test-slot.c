@@ -212,7 +212,7 @@ struct iso {
 
 static void *isolation_thread(void *arg)
 {
-	struct iso *s = arg;
+	struct iso *s = (struct iso *)arg;
 	struct vrseq_slot *slot = vrseq_thread_slot();
 	uint64_t v = 0;
 
@@ -400,15 +400,19 @@ static void on_signal(int sig)
 static void test_signals(void)
 {
 	struct vrseq_slot *slot = vrseq_thread_slot();
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa;
 	timer_t timer;
-	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID,
-				.sigev_signo = SIGUSR1 };
+	struct sigevent sev;
 	struct itimerspec its = { { 0, 50000 }, { 0, 50000 } };
 	struct timespec end, now;
 	uint64_t bad = 0, i = 0, committed = 0, v;
 
 	vrseq_slot_clear(slot);	/* earlier cases left their values */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGUSR1;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	CU_ASSERT_EQUAL_FATAL(sigaction(SIGUSR1, &sa, NULL), 0);

@@ -51,14 +51,33 @@
 #  define VRSEQ_CS_RETAIN	0
 # endif
 #endif
-#if VRSEQ_CS_RETAIN
-# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR\""
+
+/* "?" puts each section into the section group of the code it is emitted
+ * from, so that a C++ inline function's descriptors are kept and discarded
+ * with its COMDAT copies: COMDAT and VRSEQ_CS_COMDAT in the x86_64 file. */
+#ifndef VRSEQ_CS_COMDAT
+# if defined(__clang__)
+#  define VRSEQ_CS_COMDAT	(__clang_major__ >= 13)
+# elif defined(__GNUC__)
+#  define VRSEQ_CS_COMDAT	(__GNUC__ >= 6)
+# else
+#  define VRSEQ_CS_COMDAT	0
+# endif
+#endif
+#if VRSEQ_CS_COMDAT
+# define VRSEQ_CS_GROUP		"?"
 #else
-# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"aw\""
+# define VRSEQ_CS_GROUP		""
+#endif
+
+#if VRSEQ_CS_RETAIN
+# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR" VRSEQ_CS_GROUP "\""
+#else
+# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"aw" VRSEQ_CS_GROUP "\""
 #endif
 
 #define VRSEQ_CS_BEGIN							\
-	".pushsection __rseq_cs, \"aw\"\n\t"				\
+	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
 	".balign 32\n\t"						\
 	"3:\n\t"							\
 	".long 0x0, 0x0\n\t"						\
@@ -75,7 +94,7 @@
 
 #define VRSEQ_CS_END(abort_label)					\
 	"2:\n\t"							\
-	".pushsection __rseq_failure, \"ax\"\n\t"			\
+	".pushsection __rseq_failure, \"ax" VRSEQ_CS_GROUP "\"\n\t"	\
 	".inst " VRSEQ_RSEQ_SIG_ASM "\n\t"				\
 	"4:\n\t"							\
 	"b %l[" abort_label "]\n\t"					\

@@ -112,14 +112,51 @@
 #  define VRSEQ_CS_RETAIN	0
 # endif
 #endif
-#if VRSEQ_CS_RETAIN
-# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR\""
+
+/*
+ * COMDAT. A C++ inline or template function (and a static function GCC
+ * moves into the group of its only caller) is emitted in a COMDAT section
+ * group in every object that uses it; the linker keeps one copy of the
+ * group and discards the others whole. A descriptor, pointer or abort stub
+ * in an ordinary section would outlive its discarded code and fail the link
+ * ("... referenced in section `__rseq_cs' ...: defined in discarded
+ * section"), so each is pushed with "?": into the group of the section the
+ * asm is emitted into (the function's, or its cold part's), or into none
+ * when that is in none, as in C, whose objects are the same byte for byte
+ * as without "?". Each copy's metadata is then kept or discarded with it,
+ * and --gc-sections, which keeps or drops a group whole (ld.bfd, lld),
+ * cannot separate them either; "R" keeps a group, and so its function, as
+ * it keeps any function that holds a section. Naming the group instead
+ * (",@progbits,NAME,comdat") is impossible from a macro: NAME is the mangled
+ * name, or a caller's. "?" needs GNU as 2.26 or LLVM's integrated assembler
+ * (checked with clang 14, binutils 2.40 and aarch64-linux-gnu-as), so it is
+ * used from GCC 6 and clang 13 on; -DVRSEQ_CS_COMDAT=0 drops it for an older
+ * assembler (C++ inline functions that hold sections must then be emitted
+ * in one object only), =1 forces it. The same on aarch64.
+ */
+#ifndef VRSEQ_CS_COMDAT
+# if defined(__clang__)
+#  define VRSEQ_CS_COMDAT	(__clang_major__ >= 13)
+# elif defined(__GNUC__)
+#  define VRSEQ_CS_COMDAT	(__GNUC__ >= 6)
+# else
+#  define VRSEQ_CS_COMDAT	0
+# endif
+#endif
+#if VRSEQ_CS_COMDAT
+# define VRSEQ_CS_GROUP		"?"
 #else
-# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"aw\""
+# define VRSEQ_CS_GROUP		""
+#endif
+
+#if VRSEQ_CS_RETAIN
+# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR" VRSEQ_CS_GROUP "\""
+#else
+# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"aw" VRSEQ_CS_GROUP "\""
 #endif
 
 #define VRSEQ_CS_BEGIN							\
-	".pushsection __rseq_cs, \"aw\"\n\t"				\
+	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
 	".balign 32\n\t"						\
 	"3:\n\t"							\
 	".long 0x0, 0x0\n\t"						\
@@ -135,7 +172,7 @@
 
 #define VRSEQ_CS_END(abort_label)					\
 	"2:\n\t"							\
-	".pushsection __rseq_failure, \"ax\"\n\t"			\
+	".pushsection __rseq_failure, \"ax" VRSEQ_CS_GROUP "\"\n\t"	\
 	".byte 0x0f, 0xb9, 0x3d\n\t"					\
 	".long " VRSEQ_RSEQ_SIG_ASM "\n\t"				\
 	"4:\n\t"							\
