@@ -9,11 +9,13 @@
  *   malloc/free   glibc, same object size
  * Each variant runs in a thread of its own (the legacy twin needs its own
  * registration), rounds interleaved; medians, spread and ratios printed.
- * The legacy twin needs glibc's registration off: the program re-executes
- * itself with GLIBC_TUNABLES=glibc.pthread.rseq=0 (vrseq then registers its
- * own area, same fast path).
+ * The legacy twin needs glibc's registration off: unless glibc left rseq
+ * alone, the program re-executes itself once with glibc.pthread.rseq=0
+ * added to GLIBC_TUNABLES (vrseq then registers its own area, same fast
+ * path). Whether other tunables are set does not matter.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -28,6 +30,8 @@
 #define ROUNDS		21
 #define PAIRS		2000000L
 #define TARGET_RATIO	0.95	/* vrseq at least this share of legacy ops/s */
+/* Refreshes in a row that may fail before a variant counts as broken. */
+#define REFRESH_TRIES	1000
 
 enum variant { LEGACY, VRSEQ, UNCACHED, MALLOC, NVARIANTS };
 
@@ -117,24 +121,52 @@ struct round {
 	struct pc_cache *cache;
 	double ns_per_pair;
 	int error;
+	const char *what;	/* what failed */
 };
 
+/*
+ * Cache the slab again. A refresh may fail without anything being wrong:
+ * the legacy twin's when the kernel rewrote cpu_id_start between its steps
+ * (a preemption, a signal, a migration), and an abort of its commit, fail
+ * it; as tcmalloc does, try again. Only a refresh that never succeeds is an
+ * error.
+ */
+static int refresh(struct pc_thread *t)
+{
+	const struct pc_backend *b = t->cache->backend;
+
+	for (int i = 0; i < REFRESH_TRIES; i++)
+		if (b->refresh(t) == PC_OK)
+			return 0;
+	return -1;
+}
+
 /* Pop one and push it back through the backend; refresh when invalid. */
-static int backend_pair(struct pc_thread *t)
+static int backend_pair(struct pc_thread *t, const char **what)
 {
 	const struct pc_backend *b = t->cache->backend;
 	struct pc_obj *o;
 	int ret;
 
 	while ((ret = b->pop(t, &o)) == PC_INVALID)
-		if (b->refresh(t) != PC_OK)
+		if (refresh(t)) {
+			*what = "no refresh succeeded";
 			return -1;
-	if (ret != PC_OK)
+		}
+	if (ret != PC_OK) {
+		*what = "pop found the slab empty";
 		return -1;
+	}
 	while ((ret = b->push(t, o)) == PC_INVALID)
-		if (b->refresh(t) != PC_OK)
+		if (refresh(t)) {
+			*what = "no refresh succeeded";
 			return -1;
-	return ret == PC_OK ? 0 : -1;
+		}
+	if (ret != PC_OK) {
+		*what = "push found the slab full";
+		return -1;
+	}
+	return 0;
 }
 
 static void *run_round(void *arg)
@@ -159,13 +191,20 @@ static void *run_round(void *arg)
 		r->ns_per_pair = (bench_now_ns() - t0) / PAIRS;
 		return NULL;
 	}
-	if (pc_thread_attach(r->cache, &t, 1) != 0 || backend_pair(&t)) {
+	r->error = pc_thread_attach(r->cache, &t, 1);
+	if (r->error) {
+		/* < 0: -errno of the registration; > 0: fallback, no rseq. */
+		r->what = r->error < 0 ? strerror(-r->error) :
+			  "no rseq (fallback)";
+		return NULL;
+	}
+	if (backend_pair(&t, &r->what)) {
 		r->error = 1;
 		return NULL;
 	}
 	t0 = bench_now_ns();
 	for (long i = 0; i < PAIRS; i++)
-		if (backend_pair(&t)) {
+		if (backend_pair(&t, &r->what)) {
 			r->error = 1;
 			break;
 		}
@@ -194,6 +233,41 @@ static int make_cache(struct pc_cache *c, const struct pc_backend *b)
 	return 0;
 }
 
+/* glibc 2.35+; 0 when its registration is off (or there is none). */
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/*
+ * Run again with glibc's registration off. Keyed on what glibc did, not on
+ * whether GLIBC_TUNABLES is set: set for anything else (a CI's malloc
+ * tunable, an empty export in the shell that runs make), it used to stop
+ * the re-execution, glibc kept its registration and every legacy round
+ * failed to register its own area (EBUSY) -- while the same binary started
+ * from a shell without the variable passed.
+ */
+static int reexec_without_glibc_rseq(char **argv)
+{
+	const char *old = getenv("GLIBC_TUNABLES");
+	char *tunables;
+
+	if (getenv("VRSEQ_BENCH_REEXEC")) {
+		fprintf(stderr, "bench-cache: glibc still registers rseq with "
+			"GLIBC_TUNABLES=%s; the legacy twin needs "
+			"glibc.pthread.rseq=0\n", old ? old : "");
+		return 1;
+	}
+	/* Last: a later setting of a tunable overrides an earlier one. */
+	if (asprintf(&tunables, "%s%sglibc.pthread.rseq=0", old ? old : "",
+		     old && *old ? ":" : "") < 0) {
+		perror("bench-cache");
+		return 1;
+	}
+	setenv("GLIBC_TUNABLES", tunables, 1);
+	setenv("VRSEQ_BENCH_REEXEC", "1", 1);
+	execv("/proc/self/exe", argv);
+	perror("bench-cache: re-exec");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct pc_cache caches[NVARIANTS];
@@ -204,12 +278,9 @@ int main(int argc, char **argv)
 		&pc_backend_legacy, &pc_backend_vrseq, &uncached, NULL,
 	};
 
-	if (!getenv("GLIBC_TUNABLES")) {
-		setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
-		execv("/proc/self/exe", argv);
-		perror("bench-cache: re-exec");
-		return 1;
-	}
+	if (&__rseq_size && __rseq_size)
+		return reexec_without_glibc_rseq(argv);
+	unsetenv("VRSEQ_BENCH_REEXEC");
 	(void)argc;
 #if defined(__x86_64__)
 	uncached.name = "uncached";
@@ -227,15 +298,20 @@ int main(int argc, char **argv)
 	cpu = sched_getcpu();
 	for (int r = 0; r < ROUNDS; r++)
 		for (int v = 0; v < NVARIANTS; v++) {
-			struct round rd = { (enum variant)v, cpu, &caches[v], 0, 0 };
+			struct round rd = { (enum variant)v, cpu, &caches[v], 0, 0,
+					    NULL };
 			pthread_t th;
 
-			pthread_create(&th, NULL, run_round, &rd);
+			if (pthread_create(&th, NULL, run_round, &rd)) {
+				perror("bench-cache: pthread_create");
+				return 1;
+			}
 			pthread_join(th, NULL);
 			if (rd.error) {
-				fprintf(stderr, "bench-cache: %s failed (needs rseq, "
-					"and the legacy twin a kernel that accepts "
-					"its registration)\n", names[v]);
+				fprintf(stderr, "bench-cache: %s failed in round %d: "
+					"%s (needs rseq, and the legacy twin a "
+					"kernel that accepts its registration)\n",
+					names[v], r + 1, rd.what ? rd.what : "?");
 				return 1;
 			}
 			ns[v][r] = paired[v][r] = rd.ns_per_pair;

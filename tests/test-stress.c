@@ -52,7 +52,7 @@ static void check_run(const struct pc_stress_result *r, bool rseq, bool fast,
 		CU_ASSERT_EQUAL(r->drained, 0);
 	}
 	if (!rseq) {
-		/* Fallback slots: every commit reports VRSEQ_INVALIDATED. */
+		/* Fallback slots: every commit reports VRSEQ_UNCACHED. */
 		CU_ASSERT_EQUAL(st->refresh_ok, 0);
 	}
 }
@@ -110,8 +110,8 @@ _Static_assert(sizeof(struct pc_audit) % sizeof(uint64_t) == 0, "u64 only");
 
 static void add_u64s(void *sum, const void *x, size_t size)
 {
-	uint64_t *dst = sum;
-	const uint64_t *src = x;
+	uint64_t *dst = (uint64_t *)sum;
+	const uint64_t *src = (const uint64_t *)x;
 
 	for (size_t i = 0; i < size / sizeof(uint64_t); i++)
 		dst[i] += src[i];
@@ -148,8 +148,9 @@ static void add_result(struct pc_stress_result *sum,
  * never pops (seen with four busy loops on the one CPU of the test). So
  * further runs follow until every path has been taken or all runs together
  * have lasted ten times the planned time (at least 30 s): each as long as
- * all before it (the resizer's round count restarts with each run), with a
- * resizer four times slower than the last (up to 64 ms). Each run is
+ * all before it (the resizer's round count restarts with each run) and,
+ * while the handlers have not popped yet but the resize-all rounds are in,
+ * with a resizer four times slower than the last (up to 1 s). Each run is
  * audited on its own; whether it ran is judged on the sum, and fails when
  * the cap comes first.
  */
@@ -182,7 +183,9 @@ static void test_stress(void)
 			break;
 		p.seconds = sum.seconds < cap - sum.seconds ?
 			    sum.seconds : cap - sum.seconds;
-		if (p.resize_us < 64000)
+		/* Fewer fences, once the resize-all rounds are in. */
+		if (sum.resize_alls > 0 && sum.sst.pops == 0 &&
+		    p.resize_us < 1000000)
 			p.resize_us *= 4;
 		printf("  run %d: not every path taken in %.2f s; another "
 		       "%.2f s, resizer period %u us (cap %.0f s)\n", runs,
@@ -238,7 +241,7 @@ static void det_handoff(struct det *d)
 
 static void *det_thread_a(void *arg)
 {
-	struct det *d = arg;
+	struct det *d = (struct det *)arg;
 	const struct pc_backend *b = d->c.backend;
 	struct pc_thread t;
 	struct pc_obj *o[4];
@@ -281,7 +284,7 @@ static void det_wait_a(struct det *d)
 
 static void test_fence_deterministic(void)
 {
-	struct det *d = calloc(1, sizeof(*d));
+	struct det *d = (struct det *)calloc(1, sizeof(*d));
 	struct pc_slab *s0, *s1, *s2, *old = NULL;
 	struct pc_audit a;
 	pthread_t ta;
