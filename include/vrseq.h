@@ -447,6 +447,87 @@ static inline int vrseq_slot_cas(const struct vrseq_slot *slot, uint64_t *word,
 }
 
 /*
+ * 0.4.0+: vrseq_slot_cas() on a 32-bit word (a tcmalloc-style slab header):
+ * only those 32 bits are compared and stored, so a neighbouring header in
+ * the same 64-bit word can neither make it fail nor be overwritten. Same
+ * results.
+ */
+static inline int vrseq_slot_cas32(const struct vrseq_slot *slot,
+				   uint32_t *word, uint32_t expected,
+				   uint32_t desired)
+{
+	int ret;
+
+	if (__builtin_expect(!vrseq_slot_usable(slot), 0))
+		return VRSEQ_UNCACHED;
+	do
+		ret = vrseq_arch_cas32(slot, word, expected, desired);
+	while (ret == VRSEQ_ABORTED);
+	return ret;
+}
+
+/* 0.4.0+: vrseq_slot_cas() on a pointer-sized word. Same results. */
+static inline int vrseq_slot_cas_ptr(const struct vrseq_slot *slot,
+				     void **word, void *expected, void *desired)
+{
+	int ret;
+
+	if (__builtin_expect(!vrseq_slot_usable(slot), 0))
+		return VRSEQ_UNCACHED;
+	do
+#if UINTPTR_MAX == UINT64_MAX
+		ret = vrseq_arch_cas(slot, (uint64_t *)(void *)word,
+				     (uint64_t)(uintptr_t)expected,
+				     (uint64_t)(uintptr_t)desired);
+#elif UINTPTR_MAX == UINT32_MAX
+		ret = vrseq_arch_cas32(slot, (uint32_t *)(void *)word,
+				       (uint32_t)(uintptr_t)expected,
+				       (uint32_t)(uintptr_t)desired);
+#else
+# error "vrseq: vrseq_slot_cas_ptr() needs 32- or 64-bit pointers"
+#endif
+	while (ret == VRSEQ_ABORTED);
+	return ret;
+}
+
+/*
+ * 0.4.0+: vrseq_slot_cas() that also requires the slot's committed value to
+ * equal `value` -- the one the caller computed `expected` and `desired` with
+ * (the slab the header belongs to) -- checked in the same critical section.
+ * A valid slot that holds another value returns VRSEQ_INVALIDATED: the
+ * caller's computation is stale; load the slot again and recompute.
+ */
+static inline int vrseq_slot_cas_value(const struct vrseq_slot *slot,
+				       uint64_t value, uint64_t *word,
+				       uint64_t expected, uint64_t desired)
+{
+	int ret;
+
+	if (__builtin_expect(!vrseq_slot_usable(slot), 0))
+		return VRSEQ_UNCACHED;
+	do
+		ret = vrseq_arch_cas_value(slot, value, word, expected, desired);
+	while (ret == VRSEQ_ABORTED);
+	return ret;
+}
+
+/* 0.4.0+: vrseq_slot_cas_value() on a 32-bit word. */
+static inline int vrseq_slot_cas32_value(const struct vrseq_slot *slot,
+					 uint64_t value, uint32_t *word,
+					 uint32_t expected, uint32_t desired)
+{
+	int ret;
+
+	if (__builtin_expect(!vrseq_slot_usable(slot), 0))
+		return VRSEQ_UNCACHED;
+	do
+		ret = vrseq_arch_cas32_value(slot, value, word, expected,
+					     desired);
+	while (ret == VRSEQ_ABORTED);
+	return ret;
+}
+
+/*
  * Legacy 32-bit view of cpu_id_start: the low 32 bits of the value while it
  * is valid, otherwise the current CPU number (cid in MM_CID mode).
  */

@@ -69,6 +69,54 @@ static void slot_paths(struct vrseq_slot *slot, bool cacheable)
 		CHECK(word == 7);
 	}
 
+	/* 32-bit, pointer and value-checked cas: the neighbour stays put */
+	{
+		uint32_t hdr[2] = { 3, 0xfeed };
+		uint64_t w64 = 11;
+		void *ptr = &w64;
+
+		for (i = 0; i < TRIES; i++) {
+			if (vrseq_slot_store(slot, 42) != VRSEQ_COMMITTED)
+				continue;
+			ret = vrseq_slot_cas32(slot, &hdr[0], 3, 4);
+			if (ret != VRSEQ_COMMITTED)
+				continue;
+			ret = vrseq_slot_cas_ptr(slot, &ptr, &w64, &value);
+			if (ret != VRSEQ_COMMITTED)
+				continue;
+			if (vrseq_slot_cas_value(slot, 43, &w64, 11, 13) !=
+			    VRSEQ_INVALIDATED)
+				continue;
+			ret = vrseq_slot_cas_value(slot, 42, &w64, 11, 12);
+			if (ret != VRSEQ_COMMITTED)
+				continue;
+			ret = vrseq_slot_cas32_value(slot, 42, &hdr[0], 4, 5);
+			if (ret == VRSEQ_COMMITTED)
+				break;
+		}
+		if (cacheable) {
+			CHECK(i < TRIES);
+			CHECK(hdr[0] == 5 && hdr[1] == 0xfeed);
+			CHECK(ptr == (void *)&value);
+			CHECK(w64 == 12);
+			CHECK(vrseq_slot_cas32(slot, &hdr[0], 4, 6) != VRSEQ_COMMITTED);
+			CHECK(vrseq_slot_cas32_value(slot, 41, &hdr[0], 5, 6) !=
+			      VRSEQ_COMMITTED);
+			CHECK(hdr[0] == 5 && hdr[1] == 0xfeed);
+		} else {
+			CHECK(ret == VRSEQ_UNCACHED);
+			CHECK(vrseq_slot_cas32(slot, &hdr[0], 3, 4) == VRSEQ_UNCACHED);
+			CHECK(vrseq_slot_cas_ptr(slot, &ptr, &w64, NULL) ==
+			      VRSEQ_UNCACHED);
+			CHECK(vrseq_slot_cas_value(slot, 42, &w64, 11, 12) ==
+			      VRSEQ_UNCACHED);
+			CHECK(vrseq_slot_cas32_value(slot, 42, &hdr[0], 3, 4) ==
+			      VRSEQ_UNCACHED);
+			CHECK(hdr[0] == 3 && hdr[1] == 0xfeed);
+			CHECK(ptr == (void *)&w64 && w64 == 11);
+		}
+	}
+
 	/* clear and fences invalidate */
 	vrseq_slot_clear(slot);
 	CHECK(!vrseq_slot_load(slot, &value));

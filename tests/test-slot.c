@@ -204,6 +204,148 @@ static void test_cas(void)
 	restore_mask();
 }
 
+/*
+ * 32-bit, pointer-sized and value-checked compare-and-store (0.4.0+). Two
+ * adjacent 32-bit slab headers share a 64-bit word, as in tcmalloc: a cas32
+ * on one neither sees nor touches the other. rseq_cs is clear after every
+ * exit (the kernel may clear it too, but not reliably this soon).
+ */
+struct hdr_pair {
+	uint32_t mine;
+	uint32_t neighbour;
+} __attribute__((aligned(8)));
+
+static bool cs_clear(const struct vrseq_slot *slot)
+{
+	return __atomic_load_n(&slot->area->rseq_cs, __ATOMIC_RELAXED) == 0;
+}
+
+static void test_cas32(void)
+{
+	struct vrseq_slot *slot = vrseq_thread_slot();
+	struct vrseq_slot unbound = VRSEQ_SLOT_UNBOUND;
+	struct hdr_pair h = { 5, 0xfeedu };
+	uint64_t slab = 0x5ab0000ull, word = 5;
+	void *ptrs[2] = { &h, NULL };
+
+	CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[0]), 0);
+	if (!harness_rseq()) {
+		CU_ASSERT_EQUAL(vrseq_slot_store(slot, slab), VRSEQ_UNCACHED);
+		CU_ASSERT_EQUAL(vrseq_slot_cas32(slot, &h.mine, 5, 6), VRSEQ_UNCACHED);
+		CU_ASSERT_EQUAL(vrseq_slot_cas_ptr(slot, &ptrs[0], &h, &word),
+				VRSEQ_UNCACHED);
+		CU_ASSERT_EQUAL(vrseq_slot_cas_value(slot, slab, &word, 5, 6),
+				VRSEQ_UNCACHED);
+		CU_ASSERT_EQUAL(vrseq_slot_cas32_value(slot, slab, &h.mine, 5, 6),
+				VRSEQ_UNCACHED);
+		CU_ASSERT_EQUAL(h.mine, 5);
+		CU_ASSERT_EQUAL(h.neighbour, 0xfeedu);
+		CU_ASSERT_PTR_EQUAL(ptrs[0], &h);
+		CU_ASSERT_EQUAL(word, 5);
+		restore_mask();
+		return;
+	}
+
+	/* cas32: the neighbour is neither compared nor written. */
+	CU_ASSERT_EQUAL(vrseq_slot_store(slot, slab), VRSEQ_COMMITTED);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32(slot, &h.mine, 5, 6), VRSEQ_COMMITTED);
+	CU_ASSERT_TRUE(cs_clear(slot));
+	CU_ASSERT_EQUAL(h.mine, 6);
+	CU_ASSERT_EQUAL(h.neighbour, 0xfeedu);
+	h.neighbour = 0xbeefu;	/* the other size class moved meanwhile */
+	CU_ASSERT_EQUAL(vrseq_slot_cas32(slot, &h.mine, 6, 0x80000001u),
+			VRSEQ_COMMITTED);
+	CU_ASSERT_EQUAL(h.mine, 0x80000001u);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32(slot, &h.mine, 0x80000001u, 7),
+			VRSEQ_COMMITTED);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32(slot, &h.mine, 5, 8), VRSEQ_CHANGED);
+	CU_ASSERT_TRUE(cs_clear(slot));
+	CU_ASSERT_EQUAL(h.mine, 7);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32(slot, &h.neighbour, 0xbeefu, 0xbee0u),
+			VRSEQ_COMMITTED);
+	CU_ASSERT_EQUAL(h.mine, 7);
+	CU_ASSERT_EQUAL(h.neighbour, 0xbee0u);
+
+	/* cas_ptr: the second pointer is untouched. */
+	CU_ASSERT_EQUAL(vrseq_slot_cas_ptr(slot, &ptrs[0], &h, &word),
+			VRSEQ_COMMITTED);
+	CU_ASSERT_PTR_EQUAL(ptrs[0], &word);
+	CU_ASSERT_PTR_NULL(ptrs[1]);
+	CU_ASSERT_EQUAL(vrseq_slot_cas_ptr(slot, &ptrs[0], &h, NULL), VRSEQ_CHANGED);
+	CU_ASSERT_PTR_EQUAL(ptrs[0], &word);
+	CU_ASSERT_TRUE(cs_clear(slot));
+
+	/* _value: the slot must hold the slab the caller computed with. */
+	CU_ASSERT_EQUAL(vrseq_slot_cas_value(slot, slab + 64, &word, 5, 6),
+			VRSEQ_INVALIDATED);
+	CU_ASSERT_TRUE(cs_clear(slot));
+	CU_ASSERT_EQUAL(word, 5);
+	CU_ASSERT_EQUAL(vrseq_slot_cas_value(slot, slab, &word, 5, 6),
+			VRSEQ_COMMITTED);
+	CU_ASSERT_TRUE(cs_clear(slot));
+	CU_ASSERT_EQUAL(word, 6);
+	CU_ASSERT_EQUAL(vrseq_slot_cas_value(slot, slab, &word, 5, 7), VRSEQ_CHANGED);
+	CU_ASSERT_EQUAL(word, 6);
+	/* A stale value wins over a differing word. */
+	CU_ASSERT_EQUAL(vrseq_slot_cas_value(slot, slab + 64, &word, 5, 7),
+			VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32_value(slot, slab + 64, &h.mine, 7, 9),
+			VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(h.mine, 7);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32_value(slot, slab, &h.mine, 7, 9),
+			VRSEQ_COMMITTED);
+	CU_ASSERT_EQUAL(h.mine, 9);
+	CU_ASSERT_EQUAL(h.neighbour, 0xbee0u);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32_value(slot, slab, &h.mine, 7, 10),
+			VRSEQ_CHANGED);
+	CU_ASSERT_TRUE(cs_clear(slot));
+	CU_ASSERT_EQUAL(h.mine, 9);
+
+	/* A fence from another thread invalidates every form. */
+	CU_ASSERT_EQUAL(fence_from_other_thread(cpus[0]), 0);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32(slot, &h.mine, 9, 11), VRSEQ_INVALIDATED);
+	CU_ASSERT_TRUE(cs_clear(slot));
+	CU_ASSERT_EQUAL(vrseq_slot_cas_ptr(slot, &ptrs[0], &word, &h),
+			VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(vrseq_slot_cas_value(slot, slab, &word, 6, 12),
+			VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32_value(slot, slab, &h.mine, 9, 13),
+			VRSEQ_INVALIDATED);
+	CU_ASSERT_TRUE(cs_clear(slot));
+	CU_ASSERT_EQUAL(h.mine, 9);
+	CU_ASSERT_EQUAL(h.neighbour, 0xbee0u);
+	CU_ASSERT_PTR_EQUAL(ptrs[0], &word);
+	CU_ASSERT_EQUAL(word, 6);
+	if (nr_cpus > 1) {
+		CU_ASSERT_EQUAL(vrseq_slot_store(slot, slab), VRSEQ_COMMITTED);
+		CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[1]), 0);
+		CU_ASSERT_EQUAL(vrseq_slot_cas32(slot, &h.mine, 9, 14),
+				VRSEQ_INVALIDATED);
+		CU_ASSERT_EQUAL(vrseq_slot_cas32_value(slot, slab, &h.mine, 9, 15),
+				VRSEQ_INVALIDATED);
+		CU_ASSERT_EQUAL(h.mine, 9);
+	}
+
+	/* Unbound: refused in C, and the sections' own check fails too. */
+	CU_ASSERT_EQUAL(vrseq_slot_cas32(&unbound, &h.mine, 9, 16), VRSEQ_UNCACHED);
+	CU_ASSERT_EQUAL(vrseq_slot_cas_ptr(&unbound, &ptrs[0], &word, NULL),
+			VRSEQ_UNCACHED);
+	CU_ASSERT_EQUAL(vrseq_slot_cas_value(&unbound, 0, &word, 6, 17),
+			VRSEQ_UNCACHED);
+	CU_ASSERT_EQUAL(vrseq_slot_cas32_value(&unbound, 0, &h.mine, 9, 18),
+			VRSEQ_UNCACHED);
+	CU_ASSERT_EQUAL(vrseq_arch_cas32(&unbound, &h.mine, 9, 19), VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(vrseq_arch_cas_value(&unbound, 0, &word, 6, 20),
+			VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(vrseq_arch_cas32_value(&unbound, 0, &h.mine, 9, 21),
+			VRSEQ_INVALIDATED);
+	CU_ASSERT_EQUAL(h.mine, 9);
+	CU_ASSERT_PTR_EQUAL(ptrs[0], &word);
+	CU_ASSERT_EQUAL(word, 6);
+	CU_ASSERT_ABI();
+	restore_mask();
+}
+
 struct iso {
 	pthread_barrier_t *barrier;
 	uint64_t mine;
@@ -532,6 +674,7 @@ static const struct test_case cases[] = {
 	{ "invalid after a fence from another thread", test_fence_other_thread },
 	{ "commit refused after a fence or on another CPU", test_commit_refused },
 	{ "compare-and-store checks word and slot", test_cas },
+	{ "32-bit, pointer and value-checked compare-and-store", test_cas32 },
 	{ "per-thread isolation", test_isolation },
 	{ "fork child", test_fork },
 	{ "mm_cid mode", test_mm_cid },

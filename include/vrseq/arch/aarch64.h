@@ -201,4 +201,107 @@ aborted:
 	return VRSEQ_ABORTED;
 }
 
+/*
+ * 0.4.0+: the same on a 32-bit word (vrseq_slot_cas32()): loaded, compared
+ * and stored 32 bits wide (w registers), so the neighbouring half of a
+ * 64-bit word is neither read nor written. The str w is the committing
+ * store, last in the section.
+ */
+static inline int vrseq_arch_cas32(const struct vrseq_slot *slot,
+				   uint32_t *word, uint32_t expected,
+				   uint32_t desired)
+{
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_CHECK("invalid")
+		"ldr w9, [%[word]]\n\t"
+		"cmp w9, %w[expected]\n\t"
+		"b.ne %l[changed]\n\t"
+		"str %w[desired], [%[word]]\n\t"
+		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
+		:
+		: VRSEQ_CS_INPUTS(slot), [word] "r" (word),
+		  [expected] "r" (expected), [desired] "r" (desired)
+		: VRSEQ_CS_CLOBBERS
+		: invalid, changed, aborted);
+	return VRSEQ_COMMITTED;
+invalid:
+	vrseq_cs_leave(slot);
+	return VRSEQ_INVALIDATED;
+changed:
+	vrseq_cs_leave(slot);
+	return VRSEQ_CHANGED;
+aborted:
+	return VRSEQ_ABORTED;
+}
+
+/*
+ * 0.4.0+: vrseq_arch_cas() that also requires the slot's committed value to
+ * be `value` (vrseq_slot_cas_value()); a valid slot holding another value
+ * leaves through `invalid`. x10 holds the value after the check.
+ */
+static inline int vrseq_arch_cas_value(const struct vrseq_slot *slot,
+				       uint64_t value, uint64_t *word,
+				       uint64_t expected, uint64_t desired)
+{
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_LOAD("x10", "invalid")
+		"cmp x10, %[value]\n\t"
+		"b.ne %l[invalid]\n\t"
+		"ldr x9, [%[word]]\n\t"
+		"cmp x9, %[expected]\n\t"
+		"b.ne %l[changed]\n\t"
+		"str %[desired], [%[word]]\n\t"
+		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
+		:
+		: VRSEQ_CS_INPUTS(slot), [value] "r" (value), [word] "r" (word),
+		  [expected] "r" (expected), [desired] "r" (desired)
+		: VRSEQ_CS_CLOBBERS
+		: invalid, changed, aborted);
+	return VRSEQ_COMMITTED;
+invalid:
+	vrseq_cs_leave(slot);
+	return VRSEQ_INVALIDATED;
+changed:
+	vrseq_cs_leave(slot);
+	return VRSEQ_CHANGED;
+aborted:
+	return VRSEQ_ABORTED;
+}
+
+/* The same on a 32-bit word (vrseq_slot_cas32_value()). */
+static inline int vrseq_arch_cas32_value(const struct vrseq_slot *slot,
+					 uint64_t value, uint32_t *word,
+					 uint32_t expected, uint32_t desired)
+{
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_LOAD("x10", "invalid")
+		"cmp x10, %[value]\n\t"
+		"b.ne %l[invalid]\n\t"
+		"ldr w9, [%[word]]\n\t"
+		"cmp w9, %w[expected]\n\t"
+		"b.ne %l[changed]\n\t"
+		"str %w[desired], [%[word]]\n\t"
+		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
+		:
+		: VRSEQ_CS_INPUTS(slot), [value] "r" (value), [word] "r" (word),
+		  [expected] "r" (expected), [desired] "r" (desired)
+		: VRSEQ_CS_CLOBBERS
+		: invalid, changed, aborted);
+	return VRSEQ_COMMITTED;
+invalid:
+	vrseq_cs_leave(slot);
+	return VRSEQ_INVALIDATED;
+changed:
+	vrseq_cs_leave(slot);
+	return VRSEQ_CHANGED;
+aborted:
+	return VRSEQ_ABORTED;
+}
+
 #endif /* VRSEQ_ARCH_AARCH64_H */

@@ -43,8 +43,8 @@
  * to. Objects that are never unloaded (an allocator, the main program) need
  * neither: a stale rseq_cs pointing at a mapped descriptor is harmless, the
  * instruction pointer being outside that section. vrseq_slot_commit() and
- * vrseq_slot_cas() always clear it (one store, to the line the section
- * began by writing).
+ * vrseq_slot_cas() (and its 32-bit, pointer and _value forms) always clear
+ * it (one store, to the line the section began by writing).
  *
  * Why clearing after the section is safe, here and on aarch64:
  *  - The clear is not part of the section: [start_ip, start_ip +
@@ -263,6 +263,105 @@ static inline int vrseq_arch_cas(const struct vrseq_slot *slot, uint64_t *word,
 		VRSEQ_CS_LEAVE
 		:
 		: VRSEQ_CS_INPUTS(slot), [word] "r" (word),
+		  [expected] "r" (expected), [desired] "r" (desired)
+		: VRSEQ_CS_CLOBBERS
+		: invalid, changed, aborted);
+	return VRSEQ_COMMITTED;
+invalid:
+	vrseq_cs_leave(slot);
+	return VRSEQ_INVALIDATED;
+changed:
+	vrseq_cs_leave(slot);
+	return VRSEQ_CHANGED;
+aborted:
+	return VRSEQ_ABORTED;
+}
+
+/*
+ * 0.4.0+: the same on a 32-bit word (vrseq_slot_cas32()): compared and
+ * stored 32 bits wide, so the neighbouring half of a 64-bit word is neither
+ * read nor written. The movl is the committing store, last in the section.
+ */
+static inline int vrseq_arch_cas32(const struct vrseq_slot *slot,
+				   uint32_t *word, uint32_t expected,
+				   uint32_t desired)
+{
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_CHECK("invalid")
+		"cmpl %k[expected], (%[word])\n\t"
+		"jne %l[changed]\n\t"
+		"movl %k[desired], (%[word])\n\t"
+		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
+		:
+		: VRSEQ_CS_INPUTS(slot), [word] "r" (word),
+		  [expected] "r" (expected), [desired] "r" (desired)
+		: VRSEQ_CS_CLOBBERS
+		: invalid, changed, aborted);
+	return VRSEQ_COMMITTED;
+invalid:
+	vrseq_cs_leave(slot);
+	return VRSEQ_INVALIDATED;
+changed:
+	vrseq_cs_leave(slot);
+	return VRSEQ_CHANGED;
+aborted:
+	return VRSEQ_ABORTED;
+}
+
+/*
+ * 0.4.0+: vrseq_arch_cas() that also requires the slot's committed value to
+ * be `value` (vrseq_slot_cas_value()); a valid slot holding another value
+ * leaves through `invalid`. rax holds the value after the check.
+ */
+static inline int vrseq_arch_cas_value(const struct vrseq_slot *slot,
+				       uint64_t value, uint64_t *word,
+				       uint64_t expected, uint64_t desired)
+{
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_LOAD("%%rax", "invalid")
+		"cmpq %[value], %%rax\n\t"
+		"jne %l[invalid]\n\t"
+		"cmpq %[expected], (%[word])\n\t"
+		"jne %l[changed]\n\t"
+		"movq %[desired], (%[word])\n\t"
+		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
+		:
+		: VRSEQ_CS_INPUTS(slot), [value] "r" (value), [word] "r" (word),
+		  [expected] "r" (expected), [desired] "r" (desired)
+		: VRSEQ_CS_CLOBBERS
+		: invalid, changed, aborted);
+	return VRSEQ_COMMITTED;
+invalid:
+	vrseq_cs_leave(slot);
+	return VRSEQ_INVALIDATED;
+changed:
+	vrseq_cs_leave(slot);
+	return VRSEQ_CHANGED;
+aborted:
+	return VRSEQ_ABORTED;
+}
+
+/* The same on a 32-bit word (vrseq_slot_cas32_value()). */
+static inline int vrseq_arch_cas32_value(const struct vrseq_slot *slot,
+					 uint64_t value, uint32_t *word,
+					 uint32_t expected, uint32_t desired)
+{
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN
+		VRSEQ_CS_SLOT_LOAD("%%rax", "invalid")
+		"cmpq %[value], %%rax\n\t"
+		"jne %l[invalid]\n\t"
+		"cmpl %k[expected], (%[word])\n\t"
+		"jne %l[changed]\n\t"
+		"movl %k[desired], (%[word])\n\t"
+		VRSEQ_CS_END("aborted")
+		VRSEQ_CS_LEAVE
+		:
+		: VRSEQ_CS_INPUTS(slot), [value] "r" (value), [word] "r" (word),
 		  [expected] "r" (expected), [desired] "r" (desired)
 		: VRSEQ_CS_CLOBBERS
 		: invalid, changed, aborted);
