@@ -7,6 +7,11 @@
  *   vrseq slot    the cached slab pointer in a vrseq slot
  *   no caching    find the slab from cpu_id inside every critical section
  *   malloc/free   glibc, same object size
+ * The legacy twin and the vrseq slot run their lean pop and push
+ * (bench/lean-ops.h: asm goto to the miss handler, no status code, no
+ * backend call; the legacy twin tcmalloc's shape, one %fs-relative load of
+ * the cached word and a bit test); "no caching" goes through the backend
+ * calls and their status codes, so it pays that on top.
  * Each variant runs in a thread of its own (the legacy twin needs its own
  * registration), rounds interleaved; medians, spread and ratios printed.
  * The legacy twin needs glibc's registration off: unless glibc left rseq
@@ -25,7 +30,9 @@
 #include <unistd.h>
 
 #include "percpu-cache.h"
+#include "lean-ops.h"
 #include "bench.h"
+#include "reexec.h"
 
 #define ROUNDS		21
 #define PAIRS		2000000L
@@ -36,7 +43,8 @@
 enum variant { LEGACY, VRSEQ, UNCACHED, MALLOC, NVARIANTS };
 
 static const char *const names[NVARIANTS] = {
-	"legacy twin (cpu_id_start)", "vrseq slot", "no caching", "glibc malloc/free",
+	"legacy twin (cpu_id_start)", "vrseq slot", "no caching (backend)",
+	"glibc malloc/free",
 };
 
 
@@ -169,6 +177,30 @@ static int backend_pair(struct pc_thread *t, const char **what)
 	return 0;
 }
 
+#if BENCH_LEAN_OPS
+/* A warm-up pair (it misses and caches the slab), then PAIRS timed. */
+static inline __attribute__((always_inline))
+int lean_pairs(int legacy, struct pc_thread *t, struct round *r)
+{
+	struct bench_lean_ctx c = { t, 0, NULL };
+	double t0 = 0;
+
+	for (long i = -1; i < PAIRS; i++) {
+		struct pc_obj *o;
+
+		if (i == 0)
+			t0 = bench_now_ns();
+		o = bench_lean_pop(legacy, &c);
+		if (!o || !bench_lean_push(legacy, &c, o)) {
+			r->what = c.what;
+			return 1;
+		}
+	}
+	r->ns_per_pair = (bench_now_ns() - t0) / PAIRS;
+	return 0;
+}
+#endif
+
 static void *run_round(void *arg)
 {
 	struct round *r = arg;
@@ -198,6 +230,20 @@ static void *run_round(void *arg)
 			  "no rseq (fallback)";
 		return NULL;
 	}
+#if BENCH_LEAN_OPS
+	if (r->v == LEGACY || r->v == VRSEQ) {
+		if (r->v == VRSEQ && (t.slot.flags & (VRSEQ_SLOT_F_MM_CID |
+						      VRSEQ_SLOT_F_FALLBACK))) {
+			/* VRSEQ_CS_INPUTS_CPU: VRSEQ_SLOT_CPU slots only. */
+			r->error = 1;
+			r->what = "not a VRSEQ_SLOT_CPU slot";
+			return NULL;
+		}
+		r->error = r->v == LEGACY ? lean_pairs(1, &t, r) :
+			   lean_pairs(0, &t, r);
+		return NULL;
+	}
+#endif
 	if (backend_pair(&t, &r->what)) {
 		r->error = 1;
 		return NULL;
@@ -233,41 +279,6 @@ static int make_cache(struct pc_cache *c, const struct pc_backend *b)
 	return 0;
 }
 
-/* glibc 2.35+; 0 when its registration is off (or there is none). */
-extern const unsigned int __rseq_size __attribute__((weak));
-
-/*
- * Run again with glibc's registration off. Keyed on what glibc did, not on
- * whether GLIBC_TUNABLES is set: set for anything else (a CI's malloc
- * tunable, an empty export in the shell that runs make), it used to stop
- * the re-execution, glibc kept its registration and every legacy round
- * failed to register its own area (EBUSY) -- while the same binary started
- * from a shell without the variable passed.
- */
-static int reexec_without_glibc_rseq(char **argv)
-{
-	const char *old = getenv("GLIBC_TUNABLES");
-	char *tunables;
-
-	if (getenv("VRSEQ_BENCH_REEXEC")) {
-		fprintf(stderr, "bench-cache: glibc still registers rseq with "
-			"GLIBC_TUNABLES=%s; the legacy twin needs "
-			"glibc.pthread.rseq=0\n", old ? old : "");
-		return 1;
-	}
-	/* Last: a later setting of a tunable overrides an earlier one. */
-	if (asprintf(&tunables, "%s%sglibc.pthread.rseq=0", old ? old : "",
-		     old && *old ? ":" : "") < 0) {
-		perror("bench-cache");
-		return 1;
-	}
-	setenv("GLIBC_TUNABLES", tunables, 1);
-	setenv("VRSEQ_BENCH_REEXEC", "1", 1);
-	execv("/proc/self/exe", argv);
-	perror("bench-cache: re-exec");
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
 	struct pc_cache caches[NVARIANTS];
@@ -278,8 +289,8 @@ int main(int argc, char **argv)
 		&pc_backend_legacy, &pc_backend_vrseq, &uncached, NULL,
 	};
 
-	if (&__rseq_size && __rseq_size)
-		return reexec_without_glibc_rseq(argv);
+	if (bench_glibc_rseq_on())
+		return bench_reexec_without_glibc_rseq("bench-cache", argv);
 	unsetenv("VRSEQ_BENCH_REEXEC");
 	(void)argc;
 #if defined(__x86_64__)

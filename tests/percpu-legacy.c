@@ -57,8 +57,13 @@ _Static_assert(offsetof(struct lg_tls, low) == 28, "low right before area");
 _Static_assert(offsetof(struct lg_tls, area) == 32, "area 32-byte aligned");
 _Static_assert(sizeof(struct lg_tls) == 64, "one cache line");
 
-static __thread struct lg_tls lg
-	__attribute__((tls_model("initial-exec")));
+/*
+ * Local-exec, as tcmalloc addresses __rseq_abi (%fs:__rseq_abi@tpoff): this
+ * file is only ever linked into executables. The assembler name is fixed
+ * for the lean sections, which address it by name.
+ */
+static __thread struct lg_tls lg __asm__("pc_legacy_tls")
+	__attribute__((tls_model("local-exec")));
 
 /* The word, read and written with single (4-byte aligned) 64-bit moves. */
 typedef uint64_t lg_word_t __attribute__((aligned(4), may_alias));
@@ -267,6 +272,119 @@ changed:
 	return PC_CHANGED;
 aborted:
 	lg_count_abort(t);
+	goto retry;
+}
+
+/*
+ * The lean twin: tcmalloc's real fast path shape, for bench/bench-op.c and
+ * bench/bench-cache.c (declared in bench/lean-ops.h). No status integer and
+ * no backend call: set rseq_cs, one TLS load of the word (%fs-relative,
+ * %fs:pc_legacy_tls@tpoff as tcmalloc's %fs:__rseq_abi@tpoff), test and
+ * clear the bit, jump to the miss label if it was clear, header, pop/push,
+ * commit. A miss (bit clear) and an empty (or full) slab both leave through
+ * the same label to the caller's handler, a tail call, as tcmalloc's
+ * underflow/overflow handler: it refreshes and tells them apart. (The
+ * handler is also what keeps GCC 12.2 from miscompiling "return NULL" at
+ * the label of an asm goto with outputs into "return item".)
+ * An abort restarts the section (the kernel cleared rseq_cs; the bit is
+ * gone too if it was a preemption). The descriptor and abort stub are the
+ * same as VRSEQ_CS_BEGIN/VRSEQ_CS_END emit; only the rseq_cs store differs
+ * (%fs-relative instead of through an area register).
+ */
+#define LG_CS_BEGIN(tmp)						\
+	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
+	".balign 32\n\t"						\
+	"3:\n\t"							\
+	".long 0x0, 0x0\n\t"						\
+	".quad 1f, (2f - 1f), 4f\n\t"					\
+	".popsection\n\t"						\
+	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
+	".balign 8\n\t"							\
+	".quad 3b\n\t"							\
+	".popsection\n\t"						\
+	"leaq 3b(%%rip), " tmp "\n\t"					\
+	"movq " tmp ", %%fs:pc_legacy_tls@tpoff+40\n\t"	/* rseq_cs */	\
+	"1:\n\t"
+
+/* The word (low + cpu_id_start), one %fs-relative load. */
+#define LG_LOAD_WORD(dst)						\
+	"movq %%fs:pc_legacy_tls@tpoff+28, " dst "\n\t"
+
+_Static_assert(offsetof(struct lg_tls, area) +
+	       offsetof(struct vrseq_rseq_area, rseq_cs) == 40, "rseq_cs at 40");
+
+struct pc_obj *pc_legacy_lean_pop(struct pc_obj *(*miss_fn)(void *),
+				  void *arg);
+bool pc_legacy_lean_push(struct pc_obj *obj,
+			 bool (*miss_fn)(void *, struct pc_obj *), void *arg);
+
+/*
+ * Scratch registers: outputs, placed where no argument lives (the miss
+ * handler's stay put) and the item where it is returned, which keeps GCC's
+ * own register moves on the hit path to one (GCC 12.2).
+ */
+__attribute__((noinline))
+struct pc_obj *pc_legacy_lean_pop(struct pc_obj *(*miss_fn)(void *), void *arg)
+{
+	struct pc_obj *item;
+	uint64_t slab, hdr;
+
+retry:
+	__asm__ __volatile__ goto (
+		LG_CS_BEGIN("%[item]")
+		LG_LOAD_WORD("%[slab]")
+		"btrq $63, %[slab]\n\t"			/* slab, CF = cached */
+		"jnc %l[miss]\n\t"
+		"movq (%[slab]), %[hdr]\n\t"
+		"testl %k[hdr], %k[hdr]\n\t"
+		"jz %l[miss]\n\t"
+		"subq $1, %[hdr]\n\t"
+		"movl %k[hdr], %k[item]\n\t"		/* index count - 1 */
+		"movq 8(%[slab], %[item], 8), %[item]\n\t"
+		"movq %[hdr], (%[slab])\n\t"		/* commit */
+		VRSEQ_CS_END("aborted")
+		: [item] "=&a" (item), [slab] "=&c" (slab), [hdr] "=&d" (hdr)
+		:
+		: "memory", "cc"
+		: miss, aborted);
+	return item;
+miss:
+	return miss_fn(arg);
+aborted:
+	goto retry;
+}
+
+__attribute__((noinline))
+bool pc_legacy_lean_push(struct pc_obj *obj,
+			 bool (*miss_fn)(void *, struct pc_obj *), void *arg)
+{
+	register uint64_t hdr __asm__("r8");
+	uint64_t slab, tmp;
+
+retry:
+	__asm__ __volatile__ goto (
+		LG_CS_BEGIN("%[tmp]")
+		LG_LOAD_WORD("%[slab]")
+		"btrq $63, %[slab]\n\t"			/* slab, CF = cached */
+		"jnc %l[miss]\n\t"
+		"movq (%[slab]), %[hdr]\n\t"
+		"movq %[hdr], %[tmp]\n\t"
+		"shrq $32, %[tmp]\n\t"			/* capacity */
+		"cmpl %k[tmp], %k[hdr]\n\t"
+		"jae %l[miss]\n\t"
+		"movl %k[hdr], %k[tmp]\n\t"		/* index count */
+		"movq %[item], 8(%[slab], %[tmp], 8)\n\t"
+		"addq $1, %[hdr]\n\t"
+		"movq %[hdr], (%[slab])\n\t"		/* commit */
+		VRSEQ_CS_END("aborted")
+		: [slab] "=&c" (slab), [hdr] "=&r" (hdr), [tmp] "=&a" (tmp)
+		: [item] "r" (obj)
+		: "memory", "cc"
+		: miss, aborted);
+	return true;
+miss:
+	return miss_fn(arg, obj);
+aborted:
 	goto retry;
 }
 
