@@ -37,44 +37,7 @@
 /* The instruction word, for ".inst" (no C suffix). */
 #define VRSEQ_RSEQ_SIG_ASM	"0xd428bc00"
 
-#define VRSEQ_CS_STR_(x)	#x
-#define VRSEQ_CS_STR(x)		VRSEQ_CS_STR_(x)
-
-/* "R" keeps __rseq_cs_ptr_array through --gc-sections; see the x86_64 file
- * for which toolchains get it and VRSEQ_CS_RETAIN. */
-#ifndef VRSEQ_CS_RETAIN
-# if defined(__clang__)
-#  define VRSEQ_CS_RETAIN	(__clang_major__ >= 13)
-# elif defined(__GNUC__)
-#  define VRSEQ_CS_RETAIN	(__GNUC__ >= 12)
-# else
-#  define VRSEQ_CS_RETAIN	0
-# endif
-#endif
-
-/* "?" puts each section into the section group of the code it is emitted
- * from, so that a C++ inline function's descriptors are kept and discarded
- * with its COMDAT copies: COMDAT and VRSEQ_CS_COMDAT in the x86_64 file. */
-#ifndef VRSEQ_CS_COMDAT
-# if defined(__clang__)
-#  define VRSEQ_CS_COMDAT	(__clang_major__ >= 13)
-# elif defined(__GNUC__)
-#  define VRSEQ_CS_COMDAT	(__GNUC__ >= 6)
-# else
-#  define VRSEQ_CS_COMDAT	0
-# endif
-#endif
-#if VRSEQ_CS_COMDAT
-# define VRSEQ_CS_GROUP		"?"
-#else
-# define VRSEQ_CS_GROUP		""
-#endif
-
-#if VRSEQ_CS_RETAIN
-# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR" VRSEQ_CS_GROUP "\""
-#else
-# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"aw" VRSEQ_CS_GROUP "\""
-#endif
+#include <vrseq/arch/sections.h>
 
 #define VRSEQ_CS_BEGIN							\
 	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
@@ -106,13 +69,6 @@
  */
 #define VRSEQ_CS_LEAVE							\
 	"str xzr, [%[area], #8]\n\t"
-
-/* The same, first thing at a label the section left to (not the abort
- * label). */
-static inline void vrseq_cs_leave(const struct vrseq_slot *slot)
-{
-	__atomic_store_n(&slot->area->rseq_cs, 0, __ATOMIC_RELAXED);
-}
 
 /* x9 = tags[*id]; leaves through fail_label unless it equals x10. */
 #define VRSEQ_A64_CHECK_TAG_X10(fail_label)				\
