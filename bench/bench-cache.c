@@ -180,7 +180,7 @@ static int backend_pair(struct pc_thread *t, const char **what)
 #if BENCH_LEAN_OPS
 /* A warm-up pair (it misses and caches the slab), then PAIRS timed. */
 static inline __attribute__((always_inline))
-int lean_pairs(int legacy, struct pc_thread *t, struct round *r)
+int lean_pairs(enum bench_lean_kind k, struct pc_thread *t, struct round *r)
 {
 	struct bench_lean_ctx c = { t, 0, NULL };
 	double t0 = 0;
@@ -190,8 +190,8 @@ int lean_pairs(int legacy, struct pc_thread *t, struct round *r)
 
 		if (i == 0)
 			t0 = bench_now_ns();
-		o = bench_lean_pop(legacy, &c);
-		if (!o || !bench_lean_push(legacy, &c, o)) {
+		o = bench_lean_pop(k, &c);
+		if (!o || !bench_lean_push(k, &c, o)) {
 			r->what = c.what;
 			return 1;
 		}
@@ -204,7 +204,8 @@ int lean_pairs(int legacy, struct pc_thread *t, struct round *r)
 static void *run_round(void *arg)
 {
 	struct round *r = arg;
-	struct pc_thread t;
+	struct pc_thread stack_t;
+	struct pc_thread *tp = &stack_t;
 	cpu_set_t one;
 	double t0;
 
@@ -212,7 +213,12 @@ static void *run_round(void *arg)
 	CPU_ZERO(&one);
 	CPU_SET(r->cpu, &one);
 	sched_setaffinity(0, sizeof(one), &one);
-	memset(&t, 0, sizeof(t));
+#if BENCH_LEAN_OPS
+	/* vrseq's lean pairs use the slot-operand blocks: the slot in TLS. */
+	if (r->v == VRSEQ)
+		tp = &bench_lean_tls;
+#endif
+	memset(tp, 0, sizeof(*tp));
 	if (r->v == MALLOC) {
 		t0 = bench_now_ns();
 		for (long i = 0; i < PAIRS; i++) {
@@ -223,7 +229,7 @@ static void *run_round(void *arg)
 		r->ns_per_pair = (bench_now_ns() - t0) / PAIRS;
 		return NULL;
 	}
-	r->error = pc_thread_attach(r->cache, &t, 1);
+	r->error = pc_thread_attach(r->cache, tp, 1);
 	if (r->error) {
 		/* < 0: -errno of the registration; > 0: fallback, no rseq. */
 		r->what = r->error < 0 ? strerror(-r->error) :
@@ -232,25 +238,26 @@ static void *run_round(void *arg)
 	}
 #if BENCH_LEAN_OPS
 	if (r->v == LEGACY || r->v == VRSEQ) {
-		if (r->v == VRSEQ && (t.slot.flags & (VRSEQ_SLOT_F_MM_CID |
-						      VRSEQ_SLOT_F_FALLBACK))) {
-			/* VRSEQ_CS_INPUTS_CPU: VRSEQ_SLOT_CPU slots only. */
+		if (r->v == VRSEQ && (tp->slot.flags & (VRSEQ_SLOT_F_MM_CID |
+							VRSEQ_SLOT_F_FALLBACK))) {
+			/* VRSEQ_CS_INPUTS_M: VRSEQ_SLOT_CPU slots only. */
 			r->error = 1;
 			r->what = "not a VRSEQ_SLOT_CPU slot";
 			return NULL;
 		}
-		r->error = r->v == LEGACY ? lean_pairs(1, &t, r) :
-			   lean_pairs(0, &t, r);
+		r->error = r->v == LEGACY ?
+			   lean_pairs(BENCH_LEAN_LEGACY, tp, r) :
+			   lean_pairs(BENCH_LEAN_VRSEQ_M, tp, r);
 		return NULL;
 	}
 #endif
-	if (backend_pair(&t, &r->what)) {
+	if (backend_pair(tp, &r->what)) {
 		r->error = 1;
 		return NULL;
 	}
 	t0 = bench_now_ns();
 	for (long i = 0; i < PAIRS; i++)
-		if (backend_pair(&t, &r->what)) {
+		if (backend_pair(tp, &r->what)) {
 			r->error = 1;
 			break;
 		}

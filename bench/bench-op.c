@@ -41,10 +41,11 @@
 #define BATCH		PC_MAXCAP	/* pops in a row, then as many pushes */
 #define TARGET_RATIO	0.97	/* issue 8: vrseq >= this share of legacy */
 
-enum variant { LEGACY, VRSEQ, NVARIANTS };
+enum variant { LEGACY, VRSEQ, VRSEQ_M, NVARIANTS };
 
 static const char *const names[NVARIANTS] = {
-	"legacy twin (tcmalloc shape)", "vrseq slot (building blocks)",
+	"legacy twin (tcmalloc shape)", "vrseq register blocks",
+	"vrseq slot-operand blocks",
 };
 
 struct round {
@@ -59,8 +60,11 @@ struct round {
 
 /* One pop/push of variant v (a constant at each call site). NULL or false:
  * the slow path failed (c->what says why). */
-#define op_pop(v, c)		bench_lean_pop((v) == LEGACY, (c))
-#define op_push(v, c, o)	bench_lean_push((v) == LEGACY, (c), (o))
+#define op_kind(v)		((v) == LEGACY ? BENCH_LEAN_LEGACY :	\
+				 (v) == VRSEQ ? BENCH_LEAN_VRSEQ :	\
+				 BENCH_LEAN_VRSEQ_M)
+#define op_pop(v, c)		bench_lean_pop(op_kind(v), (c))
+#define op_push(v, c, o)	bench_lean_push(op_kind(v), (c), (o))
 
 /* Cycles two back-to-back TSC reads take: subtracted per batch. */
 static double tsc_overhead(void)
@@ -126,8 +130,10 @@ int measure(enum variant v, struct bench_lean_ctx *c, struct round *r)
 static void *run_round(void *arg)
 {
 	struct round *r = arg;
-	struct pc_thread t;
-	struct bench_lean_ctx c = { &t, 0, NULL };
+	struct pc_thread stack_t;
+	/* The slot-operand blocks read the slot from TLS. */
+	struct pc_thread *tp = r->v == VRSEQ_M ? &bench_lean_tls : &stack_t;
+	struct bench_lean_ctx c = { tp, 0, NULL };
 	struct pc_obj *o;
 	cpu_set_t one;
 
@@ -138,28 +144,39 @@ static void *run_round(void *arg)
 		r->what = "sched_setaffinity failed";
 		return NULL;
 	}
-	memset(&t, 0, sizeof(t));
-	r->error = pc_thread_attach(r->cache, &t, 1);
+	memset(tp, 0, sizeof(*tp));
+	r->error = pc_thread_attach(r->cache, tp, 1);
 	if (r->error) {
 		/* < 0: -errno of the registration; > 0: fallback, no rseq. */
 		r->what = r->error < 0 ? strerror(-r->error) :
 			  "no rseq (fallback)";
 		return NULL;
 	}
-	if (r->v == VRSEQ &&
-	    (t.slot.flags & (VRSEQ_SLOT_F_MM_CID | VRSEQ_SLOT_F_FALLBACK))) {
-		/* VRSEQ_CS_INPUTS_CPU is for VRSEQ_SLOT_CPU slots only. */
+	if (r->v != LEGACY &&
+	    (tp->slot.flags & (VRSEQ_SLOT_F_MM_CID | VRSEQ_SLOT_F_FALLBACK))) {
+		/* VRSEQ_CS_INPUTS_CPU and _M are for VRSEQ_SLOT_CPU slots. */
 		r->error = 1;
 		r->what = "not a VRSEQ_SLOT_CPU slot";
 		return NULL;
 	}
 	/* Warm up: the first pop misses and caches the slab. */
-	o = r->v == LEGACY ? op_pop(LEGACY, &c) : op_pop(VRSEQ, &c);
-	if (!o || !(r->v == LEGACY ? op_push(LEGACY, &c, o) :
-		    op_push(VRSEQ, &c, o)))
-		r->error = 1;
-	else if (r->v == LEGACY ? measure(LEGACY, &c, r) : measure(VRSEQ, &c, r))
-		r->error = 1;
+	switch (r->v) {
+	case LEGACY:
+		o = op_pop(LEGACY, &c);
+		r->error = !o || !op_push(LEGACY, &c, o) ||
+			   measure(LEGACY, &c, r);
+		break;
+	case VRSEQ:
+		o = op_pop(VRSEQ, &c);
+		r->error = !o || !op_push(VRSEQ, &c, o) ||
+			   measure(VRSEQ, &c, r);
+		break;
+	default:
+		o = op_pop(VRSEQ_M, &c);
+		r->error = !o || !op_push(VRSEQ_M, &c, o) ||
+			   measure(VRSEQ_M, &c, r);
+		break;
+	}
 	r->misses = c.misses ? c.misses - 1 : 0;	/* but the warm-up's */
 	r->what = c.what;
 	return NULL;
@@ -201,10 +218,11 @@ int main(int argc, char **argv)
 {
 	struct pc_cache caches[NVARIANTS];
 	double pop[NVARIANTS][ROUNDS], push[NVARIANTS][ROUNDS];
-	double pair[NVARIANTS][ROUNDS], ratio[3][ROUNDS], pair_med = 0;
+	double pair[NVARIANTS][ROUNDS], ratio[NVARIANTS][3][ROUNDS];
+	double pair_med = 0;
 	uint64_t misses[NVARIANTS] = { 0 };
 	const struct pc_backend *backends[NVARIANTS] = {
-		&pc_backend_legacy, &pc_backend_vrseq,
+		&pc_backend_legacy, &pc_backend_vrseq, &pc_backend_vrseq,
 	};
 	int cpu;
 
@@ -242,11 +260,12 @@ int main(int argc, char **argv)
 			pair[v][r] = rd.ns_pair;
 			misses[v] += rd.misses;
 		}
-	for (int r = 0; r < ROUNDS; r++) {
-		ratio[0][r] = pop[LEGACY][r] / pop[VRSEQ][r];
-		ratio[1][r] = push[LEGACY][r] / push[VRSEQ][r];
-		ratio[2][r] = pair[LEGACY][r] / pair[VRSEQ][r];
-	}
+	for (int v = VRSEQ; v < NVARIANTS; v++)
+		for (int r = 0; r < ROUNDS; r++) {
+			ratio[v][0][r] = pop[LEGACY][r] / pop[v][r];
+			ratio[v][1][r] = push[LEGACY][r] / push[v][r];
+			ratio[v][2][r] = pair[LEGACY][r] / pair[v][r];
+		}
 	printf("per-CPU cache single operations (lean hit paths), one thread "
 	       "pinned to CPU %d,\n  %ld pops, %ld pushes (batches of %d) and "
 	       "%ld pairs x %d rounds, variants alternating\n",
@@ -264,16 +283,22 @@ int main(int argc, char **argv)
 			printf(" %5.2f [%5.2f .. %5.2f]", m[k], lo[k], hi[k]);
 		printf("\n");
 	}
-	printf("  slow paths taken (misses, all rounds): legacy %llu, vrseq %llu\n",
+	printf("  slow paths taken (misses, all rounds): legacy %llu, "
+	       "register blocks %llu, slot-operand blocks %llu\n",
 	       (unsigned long long)misses[LEGACY],
-	       (unsigned long long)misses[VRSEQ]);
-	printf("  vrseq/legacy ops/s, median of per-round paired ratios:\n");
-	ratio_line("pop", ratio[0]);
-	ratio_line("push", ratio[1]);
-	ratio_line("pair", ratio[2]);
-	pair_med = ratio[2][ROUNDS / 2];
-	printf("  target: vrseq >= %.2fx legacy ops/s (pairs): %s\n",
-	       TARGET_RATIO, pair_med >= TARGET_RATIO ? "met" : "NOT met");
+	       (unsigned long long)misses[VRSEQ],
+	       (unsigned long long)misses[VRSEQ_M]);
+	for (int v = VRSEQ; v < NVARIANTS; v++) {
+		printf("  %s / legacy ops/s, median of per-round paired "
+		       "ratios:\n", names[v]);
+		ratio_line("pop", ratio[v][0]);
+		ratio_line("push", ratio[v][1]);
+		ratio_line("pair", ratio[v][2]);
+	}
+	pair_med = ratio[VRSEQ_M][2][ROUNDS / 2];
+	printf("  target: slot-operand blocks >= %.2fx legacy ops/s (pairs): "
+	       "%s\n", TARGET_RATIO, pair_med >= TARGET_RATIO ? "met" :
+	       "NOT met");
 	return 0;
 }
 #else

@@ -77,8 +77,10 @@ path() {
 
 status=0
 rows=""
-for spec in "legacy twin pop:pc_legacy_lean_pop" "vrseq slot pop:bench_vrseq_lean_pop" \
-	    "legacy twin push:pc_legacy_lean_push" "vrseq slot push:bench_vrseq_lean_push"; do
+for spec in "legacy twin pop:pc_legacy_lean_pop" "vrseq register pop:bench_vrseq_lean_pop" \
+	    "vrseq operand pop:bench_vrseq_m_pop" \
+	    "legacy twin push:pc_legacy_lean_push" "vrseq register push:bench_vrseq_lean_push" \
+	    "vrseq operand push:bench_vrseq_m_push"; do
 	name=${spec%%:*}; fn=${spec#*:}
 	p=$(path "$fn")
 	if echo "$p" | grep -q '^E'; then
@@ -94,7 +96,7 @@ for spec in "legacy twin pop:pc_legacy_lean_pop" "vrseq slot pop:bench_vrseq_lea
 	n=$(echo "$p" | grep -c '^C')
 	l=$(echo "$p" | awk -F '\t' '$1 == "C" { s += $2 } END { print s + 0 }')
 	s=$(echo "$p" | awk -F '\t' '$1 == "C" { s += $3 } END { print s + 0 }')
-	rows="$rows$(printf '  %-18s %-22s %3d insns  %d loads  %d stores' "$name" "$fn" "$n" "$l" "$s")
+	rows="$rows$(printf '  %-20s %-22s %3d insns  %d loads  %d stores' "$name" "$fn" "$n" "$l" "$s")
 "
 done
 echo "hit-path instructions with ret (objdump -d $bin):"

@@ -76,6 +76,79 @@ aborted:
 	goto retry;
 }
 
+__thread struct pc_thread bench_lean_tls
+	__attribute__((tls_model("initial-exec")));
+
+/*
+ * Slot-operand blocks: no slot argument, no fixed scratch register. The
+ * block's scratch register is free after VRSEQ_CS_SLOT_LOAD_M, so it builds
+ * the item (pop) or the index (push): the sections use as many registers
+ * as the legacy twin's.
+ */
+__attribute__((noinline))
+struct pc_obj *bench_vrseq_m_pop(bench_pop_miss_fn miss_fn, void *arg)
+{
+	struct pc_obj *item;
+	uint64_t slab, hdr;
+
+retry:
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN_M("slab")
+		VRSEQ_CS_SLOT_LOAD_M("slab", "miss")
+		"movq (%[slab]), %[hdr]\n\t"
+		"testl %k[hdr], %k[hdr]\n\t"
+		"jz %l[miss]\n\t"
+		"subq $1, %[hdr]\n\t"
+		"movl %k[hdr], %k[vrseq_scratch]\n\t"		/* index count - 1 */
+		"movq 8(%[slab], %[vrseq_scratch], 8), %[vrseq_scratch]\n\t"
+		"movq %[hdr], (%[slab])\n\t"		/* commit */
+		VRSEQ_CS_END("aborted")
+		  /* the scratch is the item: placed where it is returned */
+		: [vrseq_scratch] "=&a" (item), [slab] "=&r" (slab),
+		  [hdr] "=&r" (hdr)
+		: VRSEQ_CS_INPUTS_M(bench_lean_tls.slot)
+		: VRSEQ_CS_CLOBBERS_M
+		: miss, aborted);
+	return item;
+miss:
+	return miss_fn(arg);
+aborted:
+	goto retry;
+}
+
+__attribute__((noinline))
+bool bench_vrseq_m_push(struct pc_obj *obj, bench_push_miss_fn miss_fn,
+			void *arg)
+{
+	uint64_t slab, hdr, tmp;
+
+retry:
+	__asm__ __volatile__ goto (
+		VRSEQ_CS_BEGIN_M("slab")
+		VRSEQ_CS_SLOT_LOAD_M("slab", "miss")
+		"movq (%[slab]), %[hdr]\n\t"
+		"movq %[hdr], %[vrseq_scratch]\n\t"
+		"shrq $32, %[vrseq_scratch]\n\t"			/* capacity */
+		"cmpl %k[vrseq_scratch], %k[hdr]\n\t"
+		"jae %l[miss]\n\t"
+		"movl %k[hdr], %k[vrseq_scratch]\n\t"		/* index count */
+		"movq %[item], 8(%[slab], %[vrseq_scratch], 8)\n\t"
+		"addq $1, %[hdr]\n\t"
+		"movq %[hdr], (%[slab])\n\t"		/* commit */
+		VRSEQ_CS_END("aborted")
+		  /* placed where no argument lives (GCC 12 moves them otherwise) */
+		: [slab] "=&c" (slab), [hdr] "=&r" (hdr),
+		  [vrseq_scratch] "=&a" (tmp)
+		: VRSEQ_CS_INPUTS_M(bench_lean_tls.slot), [item] "r" (obj)
+		: VRSEQ_CS_CLOBBERS_M
+		: miss, aborted);
+	return true;
+miss:
+	return miss_fn(arg, obj);
+aborted:
+	goto retry;
+}
+
 #define REFRESH_TRIES	1000	/* refreshes in a row before it is an error */
 
 static int refresh(struct pc_thread *t)

@@ -39,6 +39,16 @@ struct pc_obj *bench_vrseq_lean_pop(const struct vrseq_slot *slot,
 				    bench_pop_miss_fn miss_fn, void *arg);
 bool bench_vrseq_lean_push(const struct vrseq_slot *slot, struct pc_obj *obj,
 			   bench_push_miss_fn miss_fn, void *arg);
+/*
+ * The same with the slot-operand blocks (VRSEQ_CS_BEGIN_M,
+ * VRSEQ_CS_SLOT_LOAD_M): the slot is bench_lean_tls.slot, a thread in
+ * initial-exec TLS (local-exec in this executable, as the legacy word is).
+ */
+extern __thread struct pc_thread bench_lean_tls
+	__attribute__((tls_model("initial-exec")));
+struct pc_obj *bench_vrseq_m_pop(bench_pop_miss_fn miss_fn, void *arg);
+bool bench_vrseq_m_push(struct pc_obj *obj, bench_push_miss_fn miss_fn,
+			void *arg);
 
 /*
  * The benchmarks' miss handlers (arg: a struct bench_lean_ctx): count the
@@ -55,20 +65,39 @@ struct bench_lean_ctx {
 struct pc_obj *bench_lean_slow_pop(void *arg);
 bool bench_lean_slow_push(void *arg, struct pc_obj *obj);
 
-/* One pop or push of the legacy twin (legacy = 1) or of vrseq (0): write
- * `legacy` as a constant and the call is direct. */
+/* Which lean pop/push: write it as a constant and the call is direct. */
+enum bench_lean_kind {
+	BENCH_LEAN_LEGACY,	/* pc_legacy_lean_* */
+	BENCH_LEAN_VRSEQ,	/* bench_vrseq_lean_*: register blocks */
+	BENCH_LEAN_VRSEQ_M,	/* bench_vrseq_m_*: slot-operand blocks */
+};
+
 static inline __attribute__((always_inline))
-struct pc_obj *bench_lean_pop(int legacy, struct bench_lean_ctx *c)
+struct pc_obj *bench_lean_pop(enum bench_lean_kind k, struct bench_lean_ctx *c)
 {
-	return legacy ? pc_legacy_lean_pop(bench_lean_slow_pop, c) :
-	       bench_vrseq_lean_pop(&c->t->slot, bench_lean_slow_pop, c);
+	switch (k) {
+	case BENCH_LEAN_LEGACY:
+		return pc_legacy_lean_pop(bench_lean_slow_pop, c);
+	case BENCH_LEAN_VRSEQ:
+		return bench_vrseq_lean_pop(&c->t->slot, bench_lean_slow_pop, c);
+	default:
+		return bench_vrseq_m_pop(bench_lean_slow_pop, c);
+	}
 }
 
 static inline __attribute__((always_inline))
-bool bench_lean_push(int legacy, struct bench_lean_ctx *c, struct pc_obj *o)
+bool bench_lean_push(enum bench_lean_kind k, struct bench_lean_ctx *c,
+		     struct pc_obj *o)
 {
-	return legacy ? pc_legacy_lean_push(o, bench_lean_slow_push, c) :
-	       bench_vrseq_lean_push(&c->t->slot, o, bench_lean_slow_push, c);
+	switch (k) {
+	case BENCH_LEAN_LEGACY:
+		return pc_legacy_lean_push(o, bench_lean_slow_push, c);
+	case BENCH_LEAN_VRSEQ:
+		return bench_vrseq_lean_push(&c->t->slot, o,
+					     bench_lean_slow_push, c);
+	default:
+		return bench_vrseq_m_push(o, bench_lean_slow_push, c);
+	}
 }
 #else
 #define BENCH_LEAN_OPS	0

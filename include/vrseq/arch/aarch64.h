@@ -55,12 +55,12 @@
 	"str x9, [%[area], #8]\n\t"					\
 	"1:\n\t"
 
-#define VRSEQ_CS_END(abort_label)					\
+#define VRSEQ_CS_END_TO(abort_target)					\
 	"2:\n\t"							\
 	".pushsection __rseq_failure, \"ax" VRSEQ_CS_GROUP "\"\n\t"	\
 	".inst " VRSEQ_RSEQ_SIG_ASM "\n\t"				\
 	"4:\n\t"							\
-	"b %l[" abort_label "]\n\t"					\
+	"b " abort_target "\n\t"						\
 	".popsection\n\t"
 
 /*
@@ -70,19 +70,19 @@
 #define VRSEQ_CS_LEAVE							\
 	"str xzr, [%[area], #8]\n\t"
 
-/* x9 = tags[*id]; leaves through fail_label unless it equals x10. */
-#define VRSEQ_A64_CHECK_TAG_X10(fail_label)				\
+/* x9 = tags[*id]; jumps to target unless it equals x10. */
+#define VRSEQ_A64_CHECK_TAG_X10(target)					\
 	"ldr w9, [%[id]]\n\t"						\
 	"ldr x9, [%[tags], w9, uxtw #3]\n\t"				\
 	"cmp x9, x10\n\t"						\
-	"b.ne %l[" fail_label "]\n\t"
+	"b.ne " target "\n\t"
 
-#define VRSEQ_CS_SLOT_CHECK(fail_label)					\
+#define VRSEQ_CS_SLOT_CHECK_TO(target)					\
 	"ldr x10, [%[slot], #8]\n\t"					\
-	VRSEQ_A64_CHECK_TAG_X10(fail_label)
+	VRSEQ_A64_CHECK_TAG_X10(target)
 
-#define VRSEQ_CS_SLOT_LOAD(dst, fail_label)				\
-	VRSEQ_CS_SLOT_CHECK(fail_label)					\
+#define VRSEQ_CS_SLOT_LOAD_TO(dst, target)				\
+	VRSEQ_CS_SLOT_CHECK_TO(target)					\
 	"ldr " dst ", [%[slot]]\n\t"
 
 #define VRSEQ_CS_INPUTS(s)						\
@@ -102,6 +102,80 @@
 #define VRSEQ_CS_CLOBBERS	"memory", "cc", "x9", "x10", "x16", "x17"
 
 /*
+ * SLOT-OPERAND BLOCKS (0.4.0+): the same names, operands and use as on
+ * x86_64 (read the comment there). Here the slot's fields are plain memory
+ * operands: a TLS slot's address is computed into a register by the
+ * compiler (mrs tpidr_el0 and an add or a GOT load), hoisted out of loops
+ * and shared by every section on that slot, and GCC's x86_64 TLS problem
+ * does not arise. Register cost: that address register, [vrseq_scratch]
+ * and the tmp/dst you name; the scratch is free again after
+ * VRSEQ_CS_SLOT_LOAD_M/_CHECK_M. Clobbers: x16 and x17 (the abort
+ * branch's veneer, see above), nothing else.
+ */
+#define VRSEQ_CS_INPUTS_M(s)						\
+	[vrseq_area] "m" ((s).area), [vrseq_tags] "m" ((s).tags),	\
+	[vrseq_tag] "m" ((s).tag), [vrseq_value] "m" ((s).value)
+#define VRSEQ_CS_SCRATCH_M(var)	[vrseq_scratch] "=&r" (var)
+#define VRSEQ_CS_CLOBBERS_M	"memory", "cc", "x16", "x17"
+
+#define VRSEQ_A64_CS_DESCRIPTOR						\
+	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
+	".balign 32\n\t"						\
+	"3:\n\t"							\
+	".long 0x0, 0x0\n\t"						\
+	".quad 1f, (2f - 1f), 4f\n\t"					\
+	".popsection\n\t"						\
+	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
+	".balign 8\n\t"							\
+	".quad 3b\n\t"							\
+	".popsection\n\t"
+
+#define VRSEQ_CS_BEGIN_M(tmp)						\
+	VRSEQ_A64_CS_DESCRIPTOR						\
+	"ldr %[vrseq_scratch], %[vrseq_area]\n\t"			\
+	"adrp %[" tmp "], 3b\n\t"						\
+	"add %[" tmp "], %[" tmp "], :lo12:3b\n\t"			\
+	"str %[" tmp "], [%[vrseq_scratch], #8]\n\t"			\
+	"1:\n\t"
+
+#define VRSEQ_A64_CHECK_M(idoff, tmp, target)				\
+	"ldr %w[" tmp "], [%[vrseq_scratch], #" idoff "]\n\t"		\
+	"ldr %[vrseq_scratch], %[vrseq_tags]\n\t"			\
+	"ldr %[vrseq_scratch], [%[vrseq_scratch], %w[" tmp "], uxtw #3]\n\t" \
+	"ldr %[" tmp "], %[vrseq_tag]\n\t"				\
+	"cmp %[vrseq_scratch], %[" tmp "]\n\t"				\
+	"b.ne " target "\n\t"
+
+#define VRSEQ_CS_SLOT_CHECK_M_TO(tmp, target)				\
+	VRSEQ_A64_CHECK_M("0", tmp, target)
+#define VRSEQ_CS_SLOT_LOAD_M_TO(dst, target)				\
+	VRSEQ_CS_SLOT_CHECK_M_TO(dst, target)				\
+	"ldr %[" dst "], %[vrseq_value]\n\t"
+#define VRSEQ_CS_SLOT_CHECK_CID_M_TO(tmp, target)			\
+	VRSEQ_A64_CHECK_M("24", tmp, target)
+#define VRSEQ_CS_SLOT_LOAD_CID_M_TO(dst, target)			\
+	VRSEQ_CS_SLOT_CHECK_CID_M_TO(dst, target)			\
+	"ldr %[" dst "], %[vrseq_value]\n\t"
+
+#define VRSEQ_CS_LEAVE_M						\
+	"ldr %[vrseq_scratch], %[vrseq_area]\n\t"			\
+	"str xzr, [%[vrseq_scratch], #8]\n\t"
+
+/* The status form, as on x86_64. Labels 5-7 are taken. */
+#define VRSEQ_CS_FAIL		"5f"
+#define VRSEQ_CS_STATUS(var)	[vrseq_status] "=&r" (var)
+#define VRSEQ_CS_END_STATUS						\
+	VRSEQ_CS_END_TO("6f")						\
+	"mov %w[vrseq_status], #0\n\t"					\
+	"b 7f\n\t"							\
+	"5:\n\t"							\
+	"mov %w[vrseq_status], #" VRSEQ_CS_STR(VRSEQ_INVALIDATED) "\n\t"	\
+	"b 7f\n\t"							\
+	"6:\n\t"							\
+	"mov %w[vrseq_status], #" VRSEQ_CS_STR(VRSEQ_ABORTED) "\n\t"	\
+	"7:\n\t"
+
+/*
  * The sections of vrseq_slot_commit() and vrseq_slot_cas(). Every exit but
  * the abort clears rseq_cs: the commit in the asm, right after the section,
  * the others at their labels.
@@ -112,7 +186,7 @@ static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 	__asm__ __volatile__ goto (
 		"mov x10, %[token]\n\t"
 		VRSEQ_CS_BEGIN
-		VRSEQ_A64_CHECK_TAG_X10("invalid")
+		VRSEQ_A64_CHECK_TAG_X10(VRSEQ_CS_GOTO("invalid"))
 		"str %[value], [%[slot]]\n\t"
 		"str %[token], [%[slot], #8]\n\t"
 		VRSEQ_CS_END("aborted")

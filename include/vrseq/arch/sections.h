@@ -72,6 +72,27 @@
 # define VRSEQ_CS_GROUP		""
 #endif
 
+/*
+ * Every block that can leave the section has a _TO form that takes the
+ * assembler's jump target (what VRSEQ_CS_FAIL is, in the status form) and
+ * the goto form below, which takes the name of an asm goto label.
+ */
+#define VRSEQ_CS_GOTO(label)	"%l[" label "]"
+#define VRSEQ_CS_END(abort_label)					\
+	VRSEQ_CS_END_TO(VRSEQ_CS_GOTO(abort_label))
+#define VRSEQ_CS_SLOT_CHECK(fail_label)					\
+	VRSEQ_CS_SLOT_CHECK_TO(VRSEQ_CS_GOTO(fail_label))
+#define VRSEQ_CS_SLOT_LOAD(dst, fail_label)				\
+	VRSEQ_CS_SLOT_LOAD_TO(dst, VRSEQ_CS_GOTO(fail_label))
+#define VRSEQ_CS_SLOT_CHECK_M(tmp, fail_label)				\
+	VRSEQ_CS_SLOT_CHECK_M_TO(tmp, VRSEQ_CS_GOTO(fail_label))
+#define VRSEQ_CS_SLOT_LOAD_M(dst, fail_label)				\
+	VRSEQ_CS_SLOT_LOAD_M_TO(dst, VRSEQ_CS_GOTO(fail_label))
+#define VRSEQ_CS_SLOT_CHECK_CID_M(tmp, fail_label)			\
+	VRSEQ_CS_SLOT_CHECK_CID_M_TO(tmp, VRSEQ_CS_GOTO(fail_label))
+#define VRSEQ_CS_SLOT_LOAD_CID_M(dst, fail_label)			\
+	VRSEQ_CS_SLOT_LOAD_CID_M_TO(dst, VRSEQ_CS_GOTO(fail_label))
+
 #if VRSEQ_CS_RETAIN
 # define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR" VRSEQ_CS_GROUP "\""
 #else

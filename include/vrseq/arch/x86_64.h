@@ -101,13 +101,13 @@
 	"movq %%rax, 8(%[area])\n\t"					\
 	"1:\n\t"
 
-#define VRSEQ_CS_END(abort_label)					\
+#define VRSEQ_CS_END_TO(abort_target)					\
 	"2:\n\t"							\
 	".pushsection __rseq_failure, \"ax" VRSEQ_CS_GROUP "\"\n\t"	\
 	".byte 0x0f, 0xb9, 0x3d\n\t"					\
 	".long " VRSEQ_RSEQ_SIG_ASM "\n\t"				\
 	"4:\n\t"							\
-	"jmp %l[" abort_label "]\n\t"					\
+	"jmp " abort_target "\n\t"					\
 	".popsection\n\t"
 
 /*
@@ -119,17 +119,17 @@
 
 
 /* tags[*id] compared with `expected` (an operand string). */
-#define VRSEQ_X86_CHECK_TAG(expected, fail_label)			\
+#define VRSEQ_X86_CHECK_TAG(expected, target)				\
 	"movl (%[id]), %%eax\n\t"					\
 	"movq (%[tags], %%rax, 8), %%rax\n\t"				\
 	"cmpq " expected ", %%rax\n\t"					\
-	"jne %l[" fail_label "]\n\t"
+	"jne " target "\n\t"
 
-#define VRSEQ_CS_SLOT_CHECK(fail_label)					\
-	VRSEQ_X86_CHECK_TAG("8(%[slot])", fail_label)
+#define VRSEQ_CS_SLOT_CHECK_TO(target)					\
+	VRSEQ_X86_CHECK_TAG("8(%[slot])", target)
 
-#define VRSEQ_CS_SLOT_LOAD(dst, fail_label)				\
-	VRSEQ_CS_SLOT_CHECK(fail_label)					\
+#define VRSEQ_CS_SLOT_LOAD_TO(dst, target)				\
+	VRSEQ_CS_SLOT_CHECK_TO(target)					\
 	"movq (%[slot]), " dst "\n\t"
 
 #define VRSEQ_CS_INPUTS(s)						\
@@ -149,6 +149,159 @@
 #define VRSEQ_CS_CLOBBERS	"memory", "cc", "rax"
 
 /*
+ * SLOT-OPERAND BLOCKS (0.4.0+), for fast paths that must cost what the
+ * legacy trick cost. The slot is addressed %fs-relative, through its offset
+ * from the thread pointer, instead of through three pointers held in
+ * registers: for a slot in initial-exec TLS that offset is one load the
+ * compiler hoists out of loops and shares between sections (a `lea` for
+ * local-exec), the value is then one %fs-relative load as the legacy cached
+ * word was, and the compiler places the scratch register. Pass the slot
+ * itself (an lvalue: `slot`, `*p`; any slot works, TLS or not), and operand
+ * *names* where the register blocks take operand strings:
+ *
+ *	static __thread struct vrseq_slot slot
+ *		__attribute__((tls_model("initial-exec"))) = VRSEQ_SLOT_UNBOUND;
+ *	uint64_t v, vrseq_tmp;
+ *
+ *	__asm__ __volatile__ goto (
+ *		VRSEQ_CS_BEGIN_M("v")
+ *		VRSEQ_CS_SLOT_LOAD_M("v", "miss")	// v = the value
+ *		... your code, at most one committing store, last ...
+ *		VRSEQ_CS_END("aborted")
+ *		: [v] "=&r" (v), VRSEQ_CS_SCRATCH_M(vrseq_tmp)
+ *		: VRSEQ_CS_INPUTS_M(slot)
+ *		: VRSEQ_CS_CLOBBERS_M : miss, aborted);
+ *
+ * Register cost: [vrseq_tp] (the slot's offset, an input live through the
+ * section, the same register for every section on that slot) and
+ * [vrseq_scratch], which is free again after VRSEQ_CS_SLOT_LOAD_M/_CHECK_M:
+ * use it for your own temporaries (declare your variable with
+ * VRSEQ_CS_SCRATCH_M instead of a separate output). The `tmp`/`dst` you
+ * name holds the id during the check and is your value's register anyway.
+ * No fixed register, no clobber but "memory" and "cc". (The register
+ * blocks keep three pointers live through the section and clobber rax.)
+ * Valid path of BEGIN_M + SLOT_LOAD_M: 9 instructions and 6 loads (area,
+ * cpu_id_start, tags, tags[cpu], tag, value); cpu_id_start depends on the
+ * area load and tags[cpu] on both, the value on none. Counted by
+ * bench/count-insns.sh in `make bench`.
+ *
+ * Why not "m" operands: GCC (12.2 and 14.2 checked) miscompiles an asm goto
+ * that has outputs and an initial-exec or local-exec TLS memory operand:
+ * the code at its labels is deleted and every jump to them lands at the
+ * start of the function. An offset in a register is an ordinary input.
+ *
+ * _M reads the id at the area's cpu_id_start: for VRSEQ_SLOT_CPU slots only
+ * (and VRSEQ_SLOT_UNBOUND and fallback slots, whose check always fails).
+ * For a VRSEQ_SLOT_MM_CID slot use VRSEQ_CS_SLOT_LOAD_CID_M/_CHECK_CID_M,
+ * which read mm_cid. Mixing them up reads the wrong id: a value could
+ * validate on a CPU whose number equals the cid it was committed for.
+ * Labels 1-4 are taken, as in every block.
+ */
+#if (defined(__GNUC__) && __GNUC__ >= 11) || defined(__clang__)
+# define VRSEQ_X86_TP()		((uintptr_t)__builtin_thread_pointer())
+#else
+# define VRSEQ_X86_TP()		vrseq_x86_tp__()
+static inline uintptr_t vrseq_x86_tp__(void)
+{
+	uintptr_t tp;
+
+	__asm__ ("movq %%fs:0, %0" : "=r" (tp));
+	return tp;
+}
+#endif
+#define VRSEQ_CS_INPUTS_M(s)						\
+	[vrseq_tp] "r" ((uintptr_t)&(s) - VRSEQ_X86_TP())
+#define VRSEQ_CS_SCRATCH_M(var)	[vrseq_scratch] "=&r" (var)
+#define VRSEQ_CS_CLOBBERS_M	"memory", "cc"
+
+/* Descriptor and pointer, the same for every x86_64 section. */
+#define VRSEQ_X86_CS_DESCRIPTOR						\
+	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
+	".balign 32\n\t"						\
+	"3:\n\t"							\
+	".long 0x0, 0x0\n\t"						\
+	".quad 1f, (2f - 1f), 4f\n\t"					\
+	".popsection\n\t"						\
+	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
+	".balign 8\n\t"							\
+	".quad 3b\n\t"							\
+	".popsection\n\t"
+
+/* The slot's fields, %fs-relative (offsets checked in <vrseq.h>). */
+#define VRSEQ_X86_M_VALUE	"%%fs:(%[vrseq_tp])"
+#define VRSEQ_X86_M_TAG		"%%fs:8(%[vrseq_tp])"
+#define VRSEQ_X86_M_TAGS	"%%fs:24(%[vrseq_tp])"
+#define VRSEQ_X86_M_AREA	"%%fs:40(%[vrseq_tp])"
+
+/* [vrseq_scratch] = area, rseq_cs = the descriptor (through tmp). */
+#define VRSEQ_CS_BEGIN_M(tmp)						\
+	VRSEQ_X86_CS_DESCRIPTOR						\
+	"movq " VRSEQ_X86_M_AREA ", %[vrseq_scratch]\n\t"		\
+	"leaq 3b(%%rip), %[" tmp "]\n\t"					\
+	"movq %[" tmp "], 8(%[vrseq_scratch])\n\t"			\
+	"1:\n\t"
+
+/* tags[id] == tag, the id at `idoff` in the area; tmp = the id. */
+#define VRSEQ_X86_CHECK_M(idoff, tmp, target)				\
+	"movl " idoff "(%[vrseq_scratch]), %k[" tmp "]\n\t"		\
+	"movq " VRSEQ_X86_M_TAGS ", %[vrseq_scratch]\n\t"		\
+	"movq (%[vrseq_scratch], %q[" tmp "], 8), %[vrseq_scratch]\n\t"	\
+	"cmpq " VRSEQ_X86_M_TAG ", %[vrseq_scratch]\n\t"		\
+	"jne " target "\n\t"
+
+#define VRSEQ_CS_SLOT_CHECK_M_TO(tmp, target)				\
+	VRSEQ_X86_CHECK_M("0", tmp, target)
+#define VRSEQ_CS_SLOT_LOAD_M_TO(dst, target)				\
+	VRSEQ_CS_SLOT_CHECK_M_TO(dst, target)				\
+	"movq " VRSEQ_X86_M_VALUE ", %[" dst "]\n\t"
+#define VRSEQ_CS_SLOT_CHECK_CID_M_TO(tmp, target)			\
+	VRSEQ_X86_CHECK_M("24", tmp, target)
+#define VRSEQ_CS_SLOT_LOAD_CID_M_TO(dst, target)			\
+	VRSEQ_CS_SLOT_CHECK_CID_M_TO(dst, target)			\
+	"movq " VRSEQ_X86_M_VALUE ", %[" dst "]\n\t"
+
+/* rseq_cs = 0 after VRSEQ_CS_END (see UNLOADING); uses [vrseq_scratch]. */
+#define VRSEQ_CS_LEAVE_M						\
+	"movq " VRSEQ_X86_M_AREA ", %[vrseq_scratch]\n\t"		\
+	"movq $0, 8(%[vrseq_scratch])\n\t"
+
+/*
+ * THE STATUS FORM (0.4.0+), for compilers without asm goto with outputs
+ * (GCC before 11, clang before 11) and code that wants a result code: a
+ * plain asm whose blocks jump to VRSEQ_CS_FAIL (the _TO forms take a jump
+ * target), ended by VRSEQ_CS_END_STATUS, which sets the output
+ * VRSEQ_CS_STATUS(var) to VRSEQ_COMMITTED (fell through the commit),
+ * VRSEQ_INVALIDATED (jumped to VRSEQ_CS_FAIL) or VRSEQ_ABORTED, and joins
+ * the three paths. Labels 5-7 are taken too. Put VRSEQ_CS_LEAVE(_M) after
+ * it if the object can be unloaded: it then runs on every path, which is
+ * right (the abort path's rseq_cs is already 0).
+ *
+ *	__asm__ __volatile__ (
+ *		VRSEQ_CS_BEGIN_M("v")
+ *		VRSEQ_CS_SLOT_LOAD_M_TO("v", VRSEQ_CS_FAIL)
+ *		...
+ *		VRSEQ_CS_END_STATUS
+ *		: [v] "=&r" (v), VRSEQ_CS_SCRATCH_M(tmp), VRSEQ_CS_STATUS(st)
+ *		: VRSEQ_CS_INPUTS_M(slot) : VRSEQ_CS_CLOBBERS_M);
+ *	if (st != VRSEQ_COMMITTED) ...
+ *
+ * Costs two instructions on the committing path (clear and jump) and a
+ * test and branch after the asm.
+ */
+#define VRSEQ_CS_FAIL		"5f"
+#define VRSEQ_CS_STATUS(var)	[vrseq_status] "=&r" (var)
+#define VRSEQ_CS_END_STATUS						\
+	VRSEQ_CS_END_TO("6f")						\
+	"xorl %k[vrseq_status], %k[vrseq_status]\n\t"			\
+	"jmp 7f\n\t"							\
+	"5:\n\t"							\
+	"movl $" VRSEQ_CS_STR(VRSEQ_INVALIDATED) ", %k[vrseq_status]\n\t" \
+	"jmp 7f\n\t"							\
+	"6:\n\t"							\
+	"movl $" VRSEQ_CS_STR(VRSEQ_ABORTED) ", %k[vrseq_status]\n\t"	\
+	"7:\n\t"
+
+/*
  * The sections of vrseq_slot_commit() and vrseq_slot_cas(). Every exit but
  * the abort clears rseq_cs (see UNLOADING above): the commit in the asm,
  * right after the section, the others at their labels.
@@ -158,7 +311,7 @@ static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 {
 	__asm__ __volatile__ goto (
 		VRSEQ_CS_BEGIN
-		VRSEQ_X86_CHECK_TAG("%[token]", "invalid")
+		VRSEQ_X86_CHECK_TAG("%[token]", VRSEQ_CS_GOTO("invalid"))
 		"movq %[value], (%[slot])\n\t"
 		"movq %[token], 8(%[slot])\n\t"
 		VRSEQ_CS_END("aborted")
