@@ -26,7 +26,7 @@
 static __thread struct vrseq_slot cpu_slot IE = VRSEQ_SLOT_UNBOUND;
 static __thread struct vrseq_slot cid_slot IE = VRSEQ_SLOT_UNBOUND;
 
-enum { FAILED = -1 };
+#define FAILED ((int64_t)-1)
 
 /* The slot's value if a section finds it valid, else FAILED (goto form). */
 static __attribute__((noinline)) int64_t load_goto(void)
@@ -324,7 +324,7 @@ static void on_usr1(int sig)
 
 static void *worker_main(void *arg)
 {
-	struct worker *w = arg;
+	struct worker *w = (struct worker *)arg;
 	int cpus[64], n = harness_cpus(cpus, 64), use = n < 2 ? n : 2;
 
 	if (vrseq_slot_init(&cpu_slot, VRSEQ_SLOT_CPU)) {
