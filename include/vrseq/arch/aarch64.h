@@ -34,56 +34,37 @@
 #else
 # define VRSEQ_RSEQ_SIG		0xd428bc00u
 #endif
-/* The instruction word, for ".inst" (no C suffix). */
-#define VRSEQ_RSEQ_SIG_ASM	"0xd428bc00"
+#include <vrseq/arch/aarch64-cs.h>
+/* The instruction word, for ".inst" (no C suffix): VRSEQ_A64_SIG_T. */
+#define VRSEQ_RSEQ_SIG_ASM	VRSEQ_CS_STR(VRSEQ_A64_SIG_T)
 
 #include <vrseq/arch/sections.h>
 
+/*
+ * The blocks are written once, in <vrseq/arch/aarch64-cs.h>, for C and for
+ * .S files (<vrseq/asm.h>); here they get the operands of the asm: [area],
+ * [id], [tags], [slot], and x9 and x10 as scratch registers.
+ */
 #define VRSEQ_CS_BEGIN							\
-	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
-	".balign 32\n\t"						\
-	"3:\n\t"							\
-	".long 0x0, 0x0\n\t"						\
-	".quad 1f, (2f - 1f), 4f\n\t"					\
-	".popsection\n\t"						\
-	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
-	".balign 8\n\t"							\
-	".quad 3b\n\t"							\
-	".popsection\n\t"						\
-	"adrp x9, 3b\n\t"						\
-	"add x9, x9, :lo12:3b\n\t"					\
-	"str x9, [%[area], #8]\n\t"					\
-	"1:\n\t"
+	VRSEQ_A64_BEGIN_T(VRSEQ_CS_C_, %[area], x9)
 
 #define VRSEQ_CS_END_TO(abort_target)					\
-	"2:\n\t"							\
-	".pushsection __rseq_failure, \"ax" VRSEQ_CS_GROUP "\"\n\t"	\
-	".inst " VRSEQ_RSEQ_SIG_ASM "\n\t"				\
-	"4:\n\t"							\
-	"b " abort_target "\n\t"						\
-	".popsection\n\t"
+	VRSEQ_A64_END_T(VRSEQ_CS_C_, abort_target)
 
 /*
  * rseq_cs = 0, right after VRSEQ_CS_END: the exit that falls through
  * clears it outside the section (UNLOADING in the x86_64 file). Uses [area].
  */
 #define VRSEQ_CS_LEAVE							\
-	"str xzr, [%[area], #8]\n\t"
-
-/* x9 = tags[*id]; jumps to target unless it equals x10. */
-#define VRSEQ_A64_CHECK_TAG_X10(target)					\
-	"ldr w9, [%[id]]\n\t"						\
-	"ldr x9, [%[tags], w9, uxtw #3]\n\t"				\
-	"cmp x9, x10\n\t"						\
-	"b.ne " target "\n\t"
+	VRSEQ_A64_LEAVE_T(VRSEQ_CS_C_, %[area])
 
 #define VRSEQ_CS_SLOT_CHECK_TO(target)					\
-	"ldr x10, [%[slot], #8]\n\t"					\
-	VRSEQ_A64_CHECK_TAG_X10(target)
+	VRSEQ_A64_SLOT_CHECK_T(VRSEQ_CS_C_, %[id], %[tags], %[slot],	\
+			       x9, w9, x10, target)
 
 #define VRSEQ_CS_SLOT_LOAD_TO(dst, target)				\
-	VRSEQ_CS_SLOT_CHECK_TO(target)					\
-	"ldr " dst ", [%[slot]]\n\t"
+	VRSEQ_A64_SLOT_LOAD_T(VRSEQ_CS_C_, %[id], %[tags], %[slot],	\
+			      x9, w9, x10, dst, target)
 
 #define VRSEQ_CS_INPUTS(s)						\
 	[area] "r" ((s)->area), [id] "r" ((s)->id),			\
@@ -118,62 +99,37 @@
 #define VRSEQ_CS_SCRATCH_M(var)	[vrseq_scratch] "=&r" (var)
 #define VRSEQ_CS_CLOBBERS_M	"memory", "cc", "x16", "x17"
 
-#define VRSEQ_A64_CS_DESCRIPTOR						\
-	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
-	".balign 32\n\t"						\
-	"3:\n\t"							\
-	".long 0x0, 0x0\n\t"						\
-	".quad 1f, (2f - 1f), 4f\n\t"					\
-	".popsection\n\t"						\
-	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
-	".balign 8\n\t"							\
-	".quad 3b\n\t"							\
-	".popsection\n\t"
-
 #define VRSEQ_CS_BEGIN_M(tmp)						\
-	VRSEQ_A64_CS_DESCRIPTOR						\
-	"ldr %[vrseq_scratch], %[vrseq_area]\n\t"			\
-	"adrp %[" tmp "], 3b\n\t"						\
-	"add %[" tmp "], %[" tmp "], :lo12:3b\n\t"			\
-	"str %[" tmp "], [%[vrseq_scratch], #8]\n\t"			\
-	"1:\n\t"
-
-#define VRSEQ_A64_CHECK_M(idoff, tmp, target)				\
-	"ldr %w[" tmp "], [%[vrseq_scratch], #" idoff "]\n\t"		\
-	"ldr %[vrseq_scratch], %[vrseq_tags]\n\t"			\
-	"ldr %[vrseq_scratch], [%[vrseq_scratch], %w[" tmp "], uxtw #3]\n\t" \
-	"ldr %[" tmp "], %[vrseq_tag]\n\t"				\
-	"cmp %[vrseq_scratch], %[" tmp "]\n\t"				\
-	"b.ne " target "\n\t"
+	VRSEQ_A64_BEGIN_M_T(VRSEQ_CS_C_, %[vrseq_area], %[vrseq_scratch], \
+			    "%x[" tmp "]")
 
 #define VRSEQ_CS_SLOT_CHECK_M_TO(tmp, target)				\
-	VRSEQ_A64_CHECK_M("0", tmp, target)
+	VRSEQ_A64_CHECK_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_CPU_ID_START,	\
+			    %[vrseq_tags], %[vrseq_tag], %[vrseq_scratch], \
+			    "%x[" tmp "]", "%w[" tmp "]", target)
 #define VRSEQ_CS_SLOT_LOAD_M_TO(dst, target)				\
-	VRSEQ_CS_SLOT_CHECK_M_TO(dst, target)				\
-	"ldr %[" dst "], %[vrseq_value]\n\t"
+	VRSEQ_A64_LOAD_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_CPU_ID_START,	\
+			   %[vrseq_tags], %[vrseq_tag], %[vrseq_value],	\
+			   %[vrseq_scratch], "%x[" dst "]", "%w[" dst "]", \
+			   target)
 #define VRSEQ_CS_SLOT_CHECK_CID_M_TO(tmp, target)			\
-	VRSEQ_A64_CHECK_M("24", tmp, target)
+	VRSEQ_A64_CHECK_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_MM_CID,		\
+			    %[vrseq_tags], %[vrseq_tag], %[vrseq_scratch], \
+			    "%x[" tmp "]", "%w[" tmp "]", target)
 #define VRSEQ_CS_SLOT_LOAD_CID_M_TO(dst, target)			\
-	VRSEQ_CS_SLOT_CHECK_CID_M_TO(dst, target)			\
-	"ldr %[" dst "], %[vrseq_value]\n\t"
+	VRSEQ_A64_LOAD_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_MM_CID,		\
+			   %[vrseq_tags], %[vrseq_tag], %[vrseq_value],	\
+			   %[vrseq_scratch], "%x[" dst "]", "%w[" dst "]", \
+			   target)
 
 #define VRSEQ_CS_LEAVE_M						\
-	"ldr %[vrseq_scratch], %[vrseq_area]\n\t"			\
-	"str xzr, [%[vrseq_scratch], #8]\n\t"
+	VRSEQ_A64_LEAVE_M_T(VRSEQ_CS_C_, %[vrseq_area], %[vrseq_scratch])
 
 /* The status form, as on x86_64. Labels 5-7 are taken. */
 #define VRSEQ_CS_FAIL		"5f"
 #define VRSEQ_CS_STATUS(var)	[vrseq_status] "=&r" (var)
 #define VRSEQ_CS_END_STATUS						\
-	VRSEQ_CS_END_TO("6f")						\
-	"mov %w[vrseq_status], #0\n\t"					\
-	"b 7f\n\t"							\
-	"5:\n\t"							\
-	"mov %w[vrseq_status], #" VRSEQ_CS_STR(VRSEQ_INVALIDATED) "\n\t"	\
-	"b 7f\n\t"							\
-	"6:\n\t"							\
-	"mov %w[vrseq_status], #" VRSEQ_CS_STR(VRSEQ_ABORTED) "\n\t"	\
-	"7:\n\t"
+	VRSEQ_A64_END_STATUS_T(VRSEQ_CS_C_, %w[vrseq_status])
 
 /*
  * The sections of vrseq_slot_commit() and vrseq_slot_cas(). Every exit but
@@ -186,7 +142,8 @@ static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 	__asm__ __volatile__ goto (
 		"mov x10, %[token]\n\t"
 		VRSEQ_CS_BEGIN
-		VRSEQ_A64_CHECK_TAG_X10(VRSEQ_CS_GOTO("invalid"))
+		VRSEQ_A64_CHECK_TAG_T(VRSEQ_CS_C_, %[id], %[tags], x9, w9, x10,
+				      VRSEQ_CS_GOTO("invalid"))
 		"str %[value], [%[slot]]\n\t"
 		"str %[token], [%[slot], #8]\n\t"
 		VRSEQ_CS_END("aborted")

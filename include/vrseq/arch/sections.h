@@ -7,70 +7,19 @@
 #ifndef VRSEQ_ARCH_SECTIONS_H
 #define VRSEQ_ARCH_SECTIONS_H
 
-#define VRSEQ_CS_STR_(x)	#x
-#define VRSEQ_CS_STR(x)		VRSEQ_CS_STR_(x)
+#include <vrseq/arch/cs.h>
 
 /*
- * __rseq_cs_ptr_array lists every descriptor, for debuggers, checkpointing
- * tools and tests/rseq-cs-lint.c. Nothing refers to it, so --gc-sections
- * drops it unless it carries "R" (SHF_GNU_RETAIN), which keeps it in the
- * link. Assemblers older than GNU as 2.36 and clang 13 reject the letter
- * (GNU as stops with "unrecognized .section attribute"), and a compiler
- * cannot tell which assembler it drives, so "R" is used from GCC 12 and
- * clang 13 on, whose toolchains carry an assembler that knows it. Build
- * with -DVRSEQ_CS_RETAIN=0 for an older assembler (the array then survives
- * only links without --gc-sections), or -DVRSEQ_CS_RETAIN=1 to use "R"
- * with an older compiler. Other code that emits
- * __rseq_cs_ptr_array without "R" (librseq's headers) cannot share a
- * translation unit with these sections under clang, which rejects the
- * changed flags; GNU as makes two sections of that name, and --gc-sections
- * drops the one without "R". Build such a unit with -DVRSEQ_CS_RETAIN=0.
+ * VRSEQ_CS_RETAIN ("R" on __rseq_cs_ptr_array) and VRSEQ_CS_COMDAT ("?" on
+ * every section the blocks push) are chosen in <vrseq/arch/cs.h>, which
+ * explains both. The flags as strings, for asm written by hand:
  */
-#ifndef VRSEQ_CS_RETAIN
-# if defined(__clang__)
-#  define VRSEQ_CS_RETAIN	(__clang_major__ >= 13)
-# elif defined(__GNUC__)
-#  define VRSEQ_CS_RETAIN	(__GNUC__ >= 12)
-# else
-#  define VRSEQ_CS_RETAIN	0
-# endif
-#endif
-
-/*
- * COMDAT. A C++ inline or template function (and a static function GCC
- * moves into the group of its only caller) is emitted in a COMDAT section
- * group in every object that uses it; the linker keeps one copy of the
- * group and discards the others whole. A descriptor, pointer or abort stub
- * in an ordinary section would outlive its discarded code and fail the link
- * ("... referenced in section `__rseq_cs' ...: defined in discarded
- * section"), so each is pushed with "?": into the group of the section the
- * asm is emitted into (the function's, or its cold part's), or into none
- * when that is in none, as in C, whose objects are the same byte for byte
- * as without "?". Each copy's metadata is then kept or discarded with it,
- * and --gc-sections, which keeps or drops a group whole (ld.bfd, lld),
- * cannot separate them either; "R" keeps a group, and so its function, as
- * it keeps any function that holds a section. Naming the group instead
- * (",@progbits,NAME,comdat") is impossible from a macro: NAME is the mangled
- * name, or a caller's. "?" needs GNU as 2.26 or LLVM's integrated assembler
- * (checked with clang 14, binutils 2.40 and aarch64-linux-gnu-as), so it is
- * used from GCC 6 and clang 13 on; -DVRSEQ_CS_COMDAT=0 drops it for an older
- * assembler (C++ inline functions that hold sections must then be emitted
- * in one object only), =1 forces it.
- */
-#ifndef VRSEQ_CS_COMDAT
-# if defined(__clang__)
-#  define VRSEQ_CS_COMDAT	(__clang_major__ >= 13)
-# elif defined(__GNUC__)
-#  define VRSEQ_CS_COMDAT	(__GNUC__ >= 6)
-# else
-#  define VRSEQ_CS_COMDAT	0
-# endif
-#endif
 #if VRSEQ_CS_COMDAT
 # define VRSEQ_CS_GROUP		"?"
 #else
 # define VRSEQ_CS_GROUP		""
 #endif
+#define VRSEQ_CS_PTR_ARRAY_FLAGS	VRSEQ_CS_STR(VRSEQ_CS_FLAGS_PTRS)
 
 /*
  * Every block that can leave the section has a _TO form that takes the
@@ -93,11 +42,38 @@
 #define VRSEQ_CS_SLOT_LOAD_CID_M(dst, fail_label)			\
 	VRSEQ_CS_SLOT_LOAD_CID_M_TO(dst, VRSEQ_CS_GOTO(fail_label))
 
-#if VRSEQ_CS_RETAIN
-# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"awR" VRSEQ_CS_GROUP "\""
+/*
+ * What the assembly side (<vrseq/arch/cs.h>, <vrseq/asm.h>) assumes of the
+ * C structures and constants.
+ */
+#ifdef __cplusplus
+# define VRSEQ_CS_ASSERT_(cond, msg)	static_assert(cond, msg)
 #else
-# define VRSEQ_CS_PTR_ARRAY_FLAGS	"\"aw" VRSEQ_CS_GROUP "\""
+# define VRSEQ_CS_ASSERT_(cond, msg)	_Static_assert(cond, msg)
 #endif
+#define VRSEQ_CS_ASSERT_OFF_(type, field, off)				\
+	VRSEQ_CS_ASSERT_(__builtin_offsetof(type, field) == (off),	\
+			 "offset of " #type "." #field)
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, value, VRSEQ_SLOT_OFF_VALUE);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, tag, VRSEQ_SLOT_OFF_TAG);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, id, VRSEQ_SLOT_OFF_ID);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, tags, VRSEQ_SLOT_OFF_TAGS);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, observe_tags,
+		     VRSEQ_SLOT_OFF_OBSERVE_TAGS);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, area, VRSEQ_SLOT_OFF_AREA);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_rseq_area, cpu_id_start,
+		     VRSEQ_AREA_OFF_CPU_ID_START);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_rseq_area, rseq_cs,
+		     VRSEQ_AREA_OFF_RSEQ_CS);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_rseq_area, mm_cid, VRSEQ_AREA_OFF_MM_CID);
+VRSEQ_CS_ASSERT_(VRSEQ_AREA_OFF_RSEQ_CS == VRSEQ_RSEQ_OFF_RSEQ_CS &&
+		 VRSEQ_AREA_OFF_CPU_ID_START == VRSEQ_RSEQ_OFF_CPU_ID_START &&
+		 VRSEQ_AREA_OFF_MM_CID == VRSEQ_RSEQ_OFF_MM_CID,
+		 "<vrseq/arch/cs.h> and <vrseq/abi.h> agree");
+VRSEQ_CS_ASSERT_(VRSEQ_CS_ST_COMMITTED == VRSEQ_COMMITTED &&
+		 VRSEQ_CS_ST_INVALIDATED == VRSEQ_INVALIDATED &&
+		 VRSEQ_CS_ST_ABORTED == VRSEQ_ABORTED,
+		 "the status form's results are vrseq's");
 
 /*
  * rseq_cs = 0 first thing at a label a section left to (not the abort

@@ -70,9 +70,14 @@
 #ifndef VRSEQ_ARCH_X86_64_H
 #define VRSEQ_ARCH_X86_64_H
 
-#define VRSEQ_RSEQ_SIG		0x53053053u
+#include <vrseq/arch/x86_64-cs.h>
+
+#define VRSEQ_RSEQ_SIG_PASTE_(x, u)	x##u
+#define VRSEQ_RSEQ_SIG_PASTE(x, u)	VRSEQ_RSEQ_SIG_PASTE_(x, u)
+/* 0x53053053u: VRSEQ_X86_SIG_T of <vrseq/arch/x86_64-cs.h>, unsigned. */
+#define VRSEQ_RSEQ_SIG		VRSEQ_RSEQ_SIG_PASTE(VRSEQ_X86_SIG_T, u)
 /* The same, spelled for the assembler (no C suffix). */
-#define VRSEQ_RSEQ_SIG_ASM	"0x53053053"
+#define VRSEQ_RSEQ_SIG_ASM	VRSEQ_CS_STR(VRSEQ_X86_SIG_T)
 
 /*
  * Instructions on the valid path of
@@ -86,51 +91,34 @@
 
 #include <vrseq/arch/sections.h>
 
+/*
+ * The blocks are written once, in <vrseq/arch/x86_64-cs.h>, for C and for
+ * .S files (<vrseq/asm.h>); here they get the operands of the asm: [area],
+ * [id], [tags], [slot], and rax as the scratch register.
+ */
 #define VRSEQ_CS_BEGIN							\
-	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
-	".balign 32\n\t"						\
-	"3:\n\t"							\
-	".long 0x0, 0x0\n\t"						\
-	".quad 1f, (2f - 1f), 4f\n\t"					\
-	".popsection\n\t"						\
-	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
-	".balign 8\n\t"							\
-	".quad 3b\n\t"							\
-	".popsection\n\t"						\
-	"leaq 3b(%%rip), %%rax\n\t"					\
-	"movq %%rax, 8(%[area])\n\t"					\
-	"1:\n\t"
+	VRSEQ_X86_BEGIN_T(VRSEQ_CS_C_, %%rip, %[area], %%rax)
 
 #define VRSEQ_CS_END_TO(abort_target)					\
-	"2:\n\t"							\
-	".pushsection __rseq_failure, \"ax" VRSEQ_CS_GROUP "\"\n\t"	\
-	".byte 0x0f, 0xb9, 0x3d\n\t"					\
-	".long " VRSEQ_RSEQ_SIG_ASM "\n\t"				\
-	"4:\n\t"							\
-	"jmp " abort_target "\n\t"					\
-	".popsection\n\t"
+	VRSEQ_X86_END_T(VRSEQ_CS_C_, abort_target)
 
 /*
  * rseq_cs = 0, right after VRSEQ_CS_END: the exit that falls through
  * clears it outside the section (see UNLOADING above). Uses [area].
  */
 #define VRSEQ_CS_LEAVE							\
-	"movq $0, 8(%[area])\n\t"
-
-
-/* tags[*id] compared with `expected` (an operand string). */
-#define VRSEQ_X86_CHECK_TAG(expected, target)				\
-	"movl (%[id]), %%eax\n\t"					\
-	"movq (%[tags], %%rax, 8), %%rax\n\t"				\
-	"cmpq " expected ", %%rax\n\t"					\
-	"jne " target "\n\t"
+	VRSEQ_X86_LEAVE_T(VRSEQ_CS_C_, %[area])
 
 #define VRSEQ_CS_SLOT_CHECK_TO(target)					\
-	VRSEQ_X86_CHECK_TAG("8(%[slot])", target)
+	VRSEQ_X86_SLOT_CHECK_T(VRSEQ_CS_C_, %[id], %[tags],		\
+			       VRSEQ_SLOT_OFF_TAG(%[slot]), %%rax, %%eax, \
+			       target)
 
 #define VRSEQ_CS_SLOT_LOAD_TO(dst, target)				\
-	VRSEQ_CS_SLOT_CHECK_TO(target)					\
-	"movq (%[slot]), " dst "\n\t"
+	VRSEQ_X86_SLOT_LOAD_T(VRSEQ_CS_C_, %[id], %[tags],		\
+			      VRSEQ_SLOT_OFF_TAG(%[slot]),		\
+			      VRSEQ_SLOT_OFF_VALUE(%[slot]), %%rax, %%eax, \
+			      dst, target)
 
 #define VRSEQ_CS_INPUTS(s)						\
 	[area] "r" ((s)->area), [id] "r" ((s)->id),			\
@@ -214,56 +202,50 @@ static inline uintptr_t vrseq_x86_tp__(void)
 #define VRSEQ_CS_SCRATCH_M(var)	[vrseq_scratch] "=&r" (var)
 #define VRSEQ_CS_CLOBBERS_M	"memory", "cc"
 
-/* Descriptor and pointer, the same for every x86_64 section. */
-#define VRSEQ_X86_CS_DESCRIPTOR						\
-	".pushsection __rseq_cs, \"aw" VRSEQ_CS_GROUP "\"\n\t"		\
-	".balign 32\n\t"						\
-	"3:\n\t"							\
-	".long 0x0, 0x0\n\t"						\
-	".quad 1f, (2f - 1f), 4f\n\t"					\
-	".popsection\n\t"						\
-	".pushsection __rseq_cs_ptr_array, " VRSEQ_CS_PTR_ARRAY_FLAGS "\n\t" \
-	".balign 8\n\t"							\
-	".quad 3b\n\t"							\
-	".popsection\n\t"
-
-/* The slot's fields, %fs-relative (offsets checked in <vrseq.h>). */
-#define VRSEQ_X86_M_VALUE	"%%fs:(%[vrseq_tp])"
-#define VRSEQ_X86_M_TAG		"%%fs:8(%[vrseq_tp])"
-#define VRSEQ_X86_M_TAGS	"%%fs:24(%[vrseq_tp])"
-#define VRSEQ_X86_M_AREA	"%%fs:40(%[vrseq_tp])"
-
+/*
+ * The slot's fields are %fs-relative memory operands, %%fs:OFF(%[vrseq_tp])
+ * (the offsets are checked against struct vrseq_slot in
+ * <vrseq/arch/sections.h>).
+ */
 /* [vrseq_scratch] = area, rseq_cs = the descriptor (through tmp). */
 #define VRSEQ_CS_BEGIN_M(tmp)						\
-	VRSEQ_X86_CS_DESCRIPTOR						\
-	"movq " VRSEQ_X86_M_AREA ", %[vrseq_scratch]\n\t"		\
-	"leaq 3b(%%rip), %[" tmp "]\n\t"					\
-	"movq %[" tmp "], 8(%[vrseq_scratch])\n\t"			\
-	"1:\n\t"
+	VRSEQ_X86_BEGIN_M_T(VRSEQ_CS_C_, %%rip,				\
+			    %%fs:VRSEQ_SLOT_OFF_AREA(%[vrseq_tp]),	\
+			    %[vrseq_scratch], "%q[" tmp "]")
 
-/* tags[id] == tag, the id at `idoff` in the area; tmp = the id. */
-#define VRSEQ_X86_CHECK_M(idoff, tmp, target)				\
-	"movl " idoff "(%[vrseq_scratch]), %k[" tmp "]\n\t"		\
-	"movq " VRSEQ_X86_M_TAGS ", %[vrseq_scratch]\n\t"		\
-	"movq (%[vrseq_scratch], %q[" tmp "], 8), %[vrseq_scratch]\n\t"	\
-	"cmpq " VRSEQ_X86_M_TAG ", %[vrseq_scratch]\n\t"		\
-	"jne " target "\n\t"
-
+/* tags[id] == tag, the id at cpu_id_start (or mm_cid); tmp = the id. */
 #define VRSEQ_CS_SLOT_CHECK_M_TO(tmp, target)				\
-	VRSEQ_X86_CHECK_M("0", tmp, target)
+	VRSEQ_X86_CHECK_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_CPU_ID_START,	\
+			    %%fs:VRSEQ_SLOT_OFF_TAGS(%[vrseq_tp]),	\
+			    %%fs:VRSEQ_SLOT_OFF_TAG(%[vrseq_tp]),	\
+			    %[vrseq_scratch], "%q[" tmp "]", "%k[" tmp "]", \
+			    target)
 #define VRSEQ_CS_SLOT_LOAD_M_TO(dst, target)				\
-	VRSEQ_CS_SLOT_CHECK_M_TO(dst, target)				\
-	"movq " VRSEQ_X86_M_VALUE ", %[" dst "]\n\t"
+	VRSEQ_X86_LOAD_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_CPU_ID_START,	\
+			   %%fs:VRSEQ_SLOT_OFF_TAGS(%[vrseq_tp]),	\
+			   %%fs:VRSEQ_SLOT_OFF_TAG(%[vrseq_tp]),	\
+			   %%fs:VRSEQ_SLOT_OFF_VALUE(%[vrseq_tp]),	\
+			   %[vrseq_scratch], "%q[" dst "]", "%k[" dst "]", \
+			   target)
 #define VRSEQ_CS_SLOT_CHECK_CID_M_TO(tmp, target)			\
-	VRSEQ_X86_CHECK_M("24", tmp, target)
+	VRSEQ_X86_CHECK_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_MM_CID,		\
+			    %%fs:VRSEQ_SLOT_OFF_TAGS(%[vrseq_tp]),	\
+			    %%fs:VRSEQ_SLOT_OFF_TAG(%[vrseq_tp]),	\
+			    %[vrseq_scratch], "%q[" tmp "]", "%k[" tmp "]", \
+			    target)
 #define VRSEQ_CS_SLOT_LOAD_CID_M_TO(dst, target)			\
-	VRSEQ_CS_SLOT_CHECK_CID_M_TO(dst, target)			\
-	"movq " VRSEQ_X86_M_VALUE ", %[" dst "]\n\t"
+	VRSEQ_X86_LOAD_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_MM_CID,		\
+			   %%fs:VRSEQ_SLOT_OFF_TAGS(%[vrseq_tp]),	\
+			   %%fs:VRSEQ_SLOT_OFF_TAG(%[vrseq_tp]),	\
+			   %%fs:VRSEQ_SLOT_OFF_VALUE(%[vrseq_tp]),	\
+			   %[vrseq_scratch], "%q[" dst "]", "%k[" dst "]", \
+			   target)
 
 /* rseq_cs = 0 after VRSEQ_CS_END (see UNLOADING); uses [vrseq_scratch]. */
 #define VRSEQ_CS_LEAVE_M						\
-	"movq " VRSEQ_X86_M_AREA ", %[vrseq_scratch]\n\t"		\
-	"movq $0, 8(%[vrseq_scratch])\n\t"
+	VRSEQ_X86_LEAVE_M_T(VRSEQ_CS_C_,				\
+			    %%fs:VRSEQ_SLOT_OFF_AREA(%[vrseq_tp]),	\
+			    %[vrseq_scratch])
 
 /*
  * THE STATUS FORM (0.4.0+), for compilers without asm goto with outputs
@@ -291,15 +273,7 @@ static inline uintptr_t vrseq_x86_tp__(void)
 #define VRSEQ_CS_FAIL		"5f"
 #define VRSEQ_CS_STATUS(var)	[vrseq_status] "=&r" (var)
 #define VRSEQ_CS_END_STATUS						\
-	VRSEQ_CS_END_TO("6f")						\
-	"xorl %k[vrseq_status], %k[vrseq_status]\n\t"			\
-	"jmp 7f\n\t"							\
-	"5:\n\t"							\
-	"movl $" VRSEQ_CS_STR(VRSEQ_INVALIDATED) ", %k[vrseq_status]\n\t" \
-	"jmp 7f\n\t"							\
-	"6:\n\t"							\
-	"movl $" VRSEQ_CS_STR(VRSEQ_ABORTED) ", %k[vrseq_status]\n\t"	\
-	"7:\n\t"
+	VRSEQ_X86_END_STATUS_T(VRSEQ_CS_C_, %k[vrseq_status])
 
 /*
  * The sections of vrseq_slot_commit() and vrseq_slot_cas(). Every exit but
@@ -311,7 +285,8 @@ static inline int vrseq_arch_commit(struct vrseq_slot *slot, uint64_t token,
 {
 	__asm__ __volatile__ goto (
 		VRSEQ_CS_BEGIN
-		VRSEQ_X86_CHECK_TAG("%[token]", VRSEQ_CS_GOTO("invalid"))
+		VRSEQ_X86_CHECK_TAG_T(VRSEQ_CS_C_, %[id], %[tags], %%rax,
+				      %%eax, %[token], VRSEQ_CS_GOTO("invalid"))
 		"movq %[value], (%[slot])\n\t"
 		"movq %[token], 8(%[slot])\n\t"
 		VRSEQ_CS_END("aborted")
