@@ -36,6 +36,106 @@ static void advance(uint64_t *tags, uint32_t first, uint32_t count)
 	}
 }
 
+/*
+ * THE CALLER'S OWN CPU, WITHOUT A SYSTEM CALL. A fence of CPU c must leave
+ * no critical section that validated c's old tag able to commit. If the
+ * caller advances the tag inside a critical section of its own that checks
+ * it is on c and makes the advance its committing instruction, then at the
+ * moment of the advance the caller has run on c without interruption since
+ * that check: any other section on c is either finished or was descheduled
+ * in its middle, and the kernel aborts a descheduled section before it runs
+ * again (the premise of every rseq algorithm, and of the affinity fence
+ * below; gate.c puts every slot in fallback mode on kernels that break it).
+ * A section that starts on c later reads the new tag: same CPU, after the
+ * store. Sections on other CPUs validate against their own CPU's tag, not
+ * c's. The advance is a release read-modify-write as in advance() (lock
+ * cmpxchg; stlxr), so the publication argument is unchanged. If the section
+ * aborts, or finds the caller elsewhere, nothing was advanced and the fence
+ * takes the ordinary path. Only a thread whose slots work (its own bound
+ * registration, a kernel that passed the gate) can run the section.
+ */
+enum { OWN_ADVANCED, OWN_RETRY, OWN_ELSEWHERE };
+
+#if defined(__x86_64__)
+static int advance_on_cpu(struct vrseq_rseq_area *area, uint32_t cpu,
+			  uint64_t *tag, uint64_t old, uint64_t new)
+{
+	uint64_t seen = old, scratch;
+	int st;
+
+	__asm__ __volatile__ (
+		VRSEQ_X86_BEGIN_T(VRSEQ_CS_C_, %%rip, %[area], %[scratch])
+		"cmpl %k[cpu], (%[area])\n\t"
+		"jne 5f\n\t"
+		"lock cmpxchgq %[new], %[tag]\n\t"	/* commits */
+		VRSEQ_X86_END_STATUS_T(VRSEQ_CS_C_, %k[st])
+		VRSEQ_X86_LEAVE_T(VRSEQ_CS_C_, %[area])
+		: [scratch] "=&r" (scratch), [st] "=&r" (st), "+a" (seen),
+		  [tag] "+m" (*tag)
+		: [area] "r" (area), [cpu] "r" (cpu), [new] "r" (new)
+		: "memory", "cc");
+	if (st == VRSEQ_INVALIDATED)
+		return OWN_ELSEWHERE;
+	/* Committed with a failed cmpxchg: another fencer came first. */
+	return st == VRSEQ_COMMITTED && seen == old ? OWN_ADVANCED : OWN_RETRY;
+}
+#elif defined(__aarch64__)
+static int advance_on_cpu(struct vrseq_rseq_area *area, uint32_t cpu,
+			  uint64_t *tag, uint64_t old, uint64_t new)
+{
+	uint64_t scratch, seen = old;
+	uint32_t failed = 1;
+	int st;
+
+	__asm__ __volatile__ (
+		VRSEQ_A64_BEGIN_T(VRSEQ_CS_C_, %[area], %[scratch])
+		"ldr %w[scratch], [%[area]]\n\t"
+		"cmp %w[scratch], %w[cpu]\n\t"
+		"b.ne 5f\n\t"
+		"ldxr %[seen], [%[tag]]\n\t"
+		"cmp %[seen], %[old]\n\t"
+		"b.ne 2f\n\t"
+		"stlxr %w[failed], %[new], [%[tag]]\n\t"	/* commits */
+		VRSEQ_A64_END_STATUS_T(VRSEQ_CS_C_, %w[st])
+		VRSEQ_A64_LEAVE_T(VRSEQ_CS_C_, %[area])
+		: [scratch] "=&r" (scratch), [st] "=&r" (st),
+		  [seen] "+&r" (seen), [failed] "+&r" (failed)
+		: [area] "r" (area), [cpu] "r" (cpu), [tag] "r" (tag),
+		  [old] "r" (old), [new] "r" (new)
+		: "memory", "cc", "x16", "x17");
+	if (st == VRSEQ_INVALIDATED)
+		return OWN_ELSEWHERE;
+	return st == VRSEQ_COMMITTED && seen == old && failed == 0 ?
+		OWN_ADVANCED : OWN_RETRY;
+}
+#endif
+
+/* True when cpu's tag was advanced here, with no fence left to do. */
+static bool advance_own_cpu(uint32_t cpu)
+{
+	const struct vrseq_thread *t = vrseq__thread_peek();
+	uint64_t *tag = &vrseq__proc.cpu_tags[cpu];
+
+	if (!t->bound || vrseq__fallback(t) != VRSEQ_FALLBACK_NONE)
+		return false;
+	/* A few tries: a section aborts on any preemption or signal. */
+	for (int tries = 0; tries < 4; tries++) {
+		uint64_t old = __atomic_load_n(tag, __ATOMIC_RELAXED);
+
+		if (__atomic_load_n(&t->area->cpu_id_start, __ATOMIC_RELAXED) !=
+		    cpu || (old & VRSEQ_TAG_GEN_MASK) == VRSEQ_TAG_RETIRED)
+			return false;
+		switch (advance_on_cpu(t->area, cpu, tag, old,
+				       old + VRSEQ_TAG_GEN_ONE)) {
+		case OWN_ADVANCED:
+			return true;
+		case OWN_ELSEWHERE:
+			return false;
+		}
+	}
+	return false;
+}
+
 static int membarrier_rseq(int cpu)
 {
 	const struct vrseq_process *p = &vrseq__proc;
@@ -159,6 +259,8 @@ int vrseq_fence_cpu(int cpu)
 		return ret;
 	if (cpu < 0 || (uint32_t)cpu >= vrseq__proc.nr_ids)
 		return -EINVAL;
+	if (advance_own_cpu((uint32_t)cpu))
+		return 0;
 	advance(vrseq__proc.cpu_tags, (uint32_t)cpu, 1);
 	return interrupt(cpu);
 }

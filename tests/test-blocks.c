@@ -6,8 +6,10 @@
  * they refuse, that VRSEQ_CS_LEAVE_M clears rseq_cs, and that a counter
  * updated by their sections from competing threads on shared CPUs, under
  * fences and signals, loses and invents nothing. Every case runs the goto
- * form and the status form. Without rseq (valgrind) the blocks must refuse
- * every slot, which the same cases check.
+ * form and the status form, in C and in assembly (tests/asm-sections.S,
+ * written with <vrseq/asm.h>), and the register blocks from assembly; all
+ * must agree with each other and with vrseq_slot_load(). Without rseq
+ * (valgrind) the blocks must refuse every slot, which the same cases check.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,8 +25,25 @@
 
 #define IE __attribute__((tls_model("initial-exec")))
 
-static __thread struct vrseq_slot cpu_slot IE = VRSEQ_SLOT_UNBOUND;
-static __thread struct vrseq_slot cid_slot IE = VRSEQ_SLOT_UNBOUND;
+/* Not static: tests/asm-sections.S reads them too. */
+extern __thread struct vrseq_slot blocks_cpu_slot IE, blocks_cid_slot IE;
+__thread struct vrseq_slot blocks_cpu_slot IE = VRSEQ_SLOT_UNBOUND;
+__thread struct vrseq_slot blocks_cid_slot IE = VRSEQ_SLOT_UNBOUND;
+
+/* tests/asm-sections.S: the same sections as below, in assembly. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+int64_t asm_load_m(void);
+int64_t asm_load_status(int *status);
+int64_t asm_load_cid_m(void);
+int64_t asm_load_cid_status(void);
+int asm_inc_m(void);
+int asm_inc_status(void);
+int64_t asm_load_reg(const struct vrseq_slot *slot);
+#ifdef __cplusplus
+}
+#endif
 
 #define FAILED ((int64_t)-1)
 
@@ -39,13 +58,13 @@ static __attribute__((noinline)) int64_t load_goto(void)
 			VRSEQ_CS_SLOT_LOAD_M("v", "miss")
 			VRSEQ_CS_END("aborted")
 			: [v] "=&r" (v), VRSEQ_CS_SCRATCH_M(tmp)
-			: VRSEQ_CS_INPUTS_M(cpu_slot)
+			: VRSEQ_CS_INPUTS_M(blocks_cpu_slot)
 			: VRSEQ_CS_CLOBBERS_M
 			: miss, aborted);
-		vrseq_cs_leave(&cpu_slot);
+		vrseq_cs_leave(&blocks_cpu_slot);
 		return (int64_t)v;
 miss:
-		vrseq_cs_leave(&cpu_slot);
+		vrseq_cs_leave(&blocks_cpu_slot);
 		return FAILED;
 aborted:
 		;
@@ -66,7 +85,7 @@ static __attribute__((noinline)) int64_t load_status(int *status)
 			VRSEQ_CS_LEAVE_M
 			: [v] "=&r" (v), VRSEQ_CS_SCRATCH_M(tmp),
 			  VRSEQ_CS_STATUS(st)
-			: VRSEQ_CS_INPUTS_M(cpu_slot)
+			: VRSEQ_CS_INPUTS_M(blocks_cpu_slot)
 			: VRSEQ_CS_CLOBBERS_M);
 	while (st == VRSEQ_ABORTED);
 	*status = st;
@@ -85,12 +104,12 @@ static __attribute__((noinline)) int64_t load_cid_goto(void)
 			VRSEQ_CS_END("aborted")
 			VRSEQ_CS_LEAVE_M
 			: [v] "=&r" (v), VRSEQ_CS_SCRATCH_M(tmp)
-			: VRSEQ_CS_INPUTS_M(cid_slot)
+			: VRSEQ_CS_INPUTS_M(blocks_cid_slot)
 			: VRSEQ_CS_CLOBBERS_M
 			: miss, aborted);
 		return (int64_t)v;
 miss:
-		vrseq_cs_leave(&cid_slot);
+		vrseq_cs_leave(&blocks_cid_slot);
 		return FAILED;
 aborted:
 		;
@@ -110,21 +129,30 @@ static __attribute__((noinline)) int64_t load_cid_status(void)
 			VRSEQ_CS_LEAVE_M
 			: [v] "=&r" (v), VRSEQ_CS_SCRATCH_M(tmp),
 			  VRSEQ_CS_STATUS(st)
-			: VRSEQ_CS_INPUTS_M(cid_slot)
+			: VRSEQ_CS_INPUTS_M(blocks_cid_slot)
 			: VRSEQ_CS_CLOBBERS_M);
 	while (st == VRSEQ_ABORTED);
 	return st == VRSEQ_COMMITTED ? (int64_t)v : FAILED;
 }
 
-/* Both forms agree, and agree with vrseq_slot_load(); returns the value. */
+/*
+ * Both forms, in C and in assembly, and the register blocks agree, and
+ * agree with vrseq_slot_load(); returns the value.
+ */
 static int64_t load_both(void)
 {
 	uint64_t ref;
-	int st;
+	int st, asm_st = -1;
 	int64_t a = load_goto(), b = load_status(&st);
-	bool valid = vrseq_slot_load(&cpu_slot, &ref);
+	int64_t c = asm_load_m(), d = asm_load_status(&asm_st);
+	int64_t e = asm_load_reg(&blocks_cpu_slot);
+	bool valid = vrseq_slot_load(&blocks_cpu_slot, &ref);
 
 	CU_ASSERT_EQUAL(a, b);
+	CU_ASSERT_EQUAL(a, c);
+	CU_ASSERT_EQUAL(a, d);
+	CU_ASSERT_EQUAL(a, e);
+	CU_ASSERT_EQUAL(st, asm_st);
 	CU_ASSERT_EQUAL(st == VRSEQ_COMMITTED, b != FAILED);
 	CU_ASSERT_EQUAL(st == VRSEQ_COMMITTED || st == VRSEQ_INVALIDATED, 1);
 	if (valid && a != FAILED)
@@ -134,14 +162,14 @@ static int64_t load_both(void)
 
 static void test_unbound(void)
 {
-	struct vrseq_slot saved = cpu_slot;
+	struct vrseq_slot saved = blocks_cpu_slot;
 	struct vrseq_slot unbound = VRSEQ_SLOT_UNBOUND;
 
 	/* Before binding the blocks refuse, and store rseq_cs nowhere real. */
-	cpu_slot = unbound;
+	blocks_cpu_slot = unbound;
 	for (int i = 0; i < 100; i++)
 		CU_ASSERT_EQUAL(load_both(), FAILED);
-	cpu_slot = saved;
+	blocks_cpu_slot = saved;
 	CU_ASSERT_ABI();
 }
 
@@ -151,7 +179,7 @@ static bool commit(uint64_t value)
 	int ret;
 
 	do
-		ret = vrseq_slot_store(&cpu_slot, value);
+		ret = vrseq_slot_store(&blocks_cpu_slot, value);
 	while (ret == VRSEQ_INVALIDATED);
 	return ret == VRSEQ_COMMITTED;
 }
@@ -161,7 +189,7 @@ static void test_load_and_refuse(void)
 	int cpus[64], n = harness_cpus(cpus, 64);
 
 	/* 0 where slots work, 1 bound in fallback mode. */
-	CU_ASSERT_EQUAL_FATAL(vrseq_slot_init(&cpu_slot, VRSEQ_SLOT_CPU),
+	CU_ASSERT_EQUAL_FATAL(vrseq_slot_init(&blocks_cpu_slot, VRSEQ_SLOT_CPU),
 			      harness_rseq() ? 0 : 1);
 	CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[0]), 0);
 	if (!harness_rseq()) {
@@ -185,7 +213,7 @@ static void test_load_and_refuse(void)
 		CU_ASSERT_EQUAL_FATAL(harness_pin(cpus[1]), 0);
 		CU_ASSERT_EQUAL(load_both(), FAILED);
 	}
-	vrseq_slot_clear(&cpu_slot);
+	vrseq_slot_clear(&blocks_cpu_slot);
 	CU_ASSERT_EQUAL(load_both(), FAILED);
 	harness_pin_restore();
 	CU_ASSERT_ABI();
@@ -197,9 +225,9 @@ static void test_leave_clears_rseq_cs(void)
 	int st;
 
 	/* 0 where slots work, 1 bound in fallback mode. */
-	CU_ASSERT_EQUAL_FATAL(vrseq_slot_init(&cpu_slot, VRSEQ_SLOT_CPU),
+	CU_ASSERT_EQUAL_FATAL(vrseq_slot_init(&blocks_cpu_slot, VRSEQ_SLOT_CPU),
 			      harness_rseq() ? 0 : 1);
-	area = cpu_slot.area;
+	area = blocks_cpu_slot.area;
 	if (!harness_rseq())
 		return;
 	commit(1);
@@ -207,6 +235,12 @@ static void test_leave_clears_rseq_cs(void)
 	 * on every path (the kernel may clear it too; it never sets it). */
 	for (int i = 0; i < 100; i++) {
 		load_status(&st);
+		CU_ASSERT_EQUAL(area->rseq_cs, 0);
+		asm_load_status(&st);
+		CU_ASSERT_EQUAL(area->rseq_cs, 0);
+		asm_load_m();
+		CU_ASSERT_EQUAL(area->rseq_cs, 0);
+		asm_load_reg(&blocks_cpu_slot);
 		CU_ASSERT_EQUAL(area->rseq_cs, 0);
 	}
 }
@@ -217,38 +251,45 @@ static void test_mm_cid(void)
 	int ret;
 
 	CU_ASSERT_EQUAL_FATAL(vrseq_get_info(&info, sizeof(info)), 0);
-	ret = vrseq_slot_init(&cid_slot, VRSEQ_SLOT_MM_CID);
+	ret = vrseq_slot_init(&blocks_cid_slot, VRSEQ_SLOT_MM_CID);
 	if (ret == -EOPNOTSUPP || !harness_rseq() || !info.mm_cid_usable) {
 		CU_ASSERT_EQUAL(load_cid_goto(), FAILED);
 		CU_ASSERT_EQUAL(load_cid_status(), FAILED);
+		CU_ASSERT_EQUAL(asm_load_cid_m(), FAILED);
+		CU_ASSERT_EQUAL(asm_load_cid_status(), FAILED);
 		return;
 	}
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
 	for (int tries = 0; tries < 1000; tries++) {
-		vrseq_token_t t = vrseq_slot_observe(&cid_slot);
+		vrseq_token_t t = vrseq_slot_observe(&blocks_cid_slot);
 
-		if (vrseq_slot_commit(&cid_slot, t, 99) != VRSEQ_COMMITTED)
+		if (vrseq_slot_commit(&blocks_cid_slot, t, 99) != VRSEQ_COMMITTED)
 			continue;
 		/* Valid until the cid changes: both forms see the value or
 		 * both refuse (a preemption may give the thread another cid
 		 * between the two reads: then the second refuses). */
 		int64_t a = load_cid_goto(), b = load_cid_status();
+		int64_t c = asm_load_cid_m(), d = asm_load_cid_status();
 
 		CU_ASSERT(a == 99 || a == FAILED);
 		CU_ASSERT(b == 99 || b == FAILED);
-		if (a == 99 && b == 99)
+		CU_ASSERT(c == 99 || c == FAILED);
+		CU_ASSERT(d == 99 || d == FAILED);
+		if (a == 99 && b == 99 && c == 99 && d == 99)
 			break;
 	}
 	CU_ASSERT_EQUAL(vrseq_fence_all(), 0);
 	CU_ASSERT_EQUAL(load_cid_goto(), FAILED);
 	CU_ASSERT_EQUAL(load_cid_status(), FAILED);
+	CU_ASSERT_EQUAL(asm_load_cid_m(), FAILED);
+	CU_ASSERT_EQUAL(asm_load_cid_status(), FAILED);
 }
 
 /*
  * Stress: per-CPU counters, each increment one section of the blocks (the
  * slot's value is the counter's address, committed for the CPU it belongs
- * to) from four threads on two CPUs, half goto and half status form, while
- * a fencer fences every CPU and signals interrupt the workers. Each worker
+ * to) from four threads on two CPUs: the goto form in C and in assembly on
+ * one CPU, the status form in C and in assembly on the other, while a fencer fences every CPU and signals interrupt the workers. Each worker
  * counts its committed increments; at the end the counters must hold
  * exactly that many. A lost update (two threads in one CPU's section, an
  * abort that did not happen) or an invented one breaks the sum.
@@ -280,7 +321,7 @@ static __attribute__((noinline)) int inc_goto(void)
 #endif
 		VRSEQ_CS_END("aborted")
 		: [p] "=&r" (p), VRSEQ_CS_SCRATCH_M(tmp)
-		: VRSEQ_CS_INPUTS_M(cpu_slot)
+		: VRSEQ_CS_INPUTS_M(blocks_cpu_slot)
 		: VRSEQ_CS_CLOBBERS_M
 		: invalid, aborted);
 	return VRSEQ_COMMITTED;
@@ -309,7 +350,7 @@ static __attribute__((noinline)) int inc_status(void)
 #endif
 		VRSEQ_CS_END_STATUS
 		: [p] "=&r" (p), VRSEQ_CS_SCRATCH_M(tmp), VRSEQ_CS_STATUS(st)
-		: VRSEQ_CS_INPUTS_M(cpu_slot)
+		: VRSEQ_CS_INPUTS_M(blocks_cpu_slot)
 		: VRSEQ_CS_CLOBBERS_M);
 	return st;
 }
@@ -331,28 +372,32 @@ static void *worker_main(void *arg)
 	struct worker *w = (struct worker *)arg;
 	int cpus[64], n = harness_cpus(cpus, 64), use = n < 2 ? n : 2;
 
-	if (vrseq_slot_init(&cpu_slot, VRSEQ_SLOT_CPU) < 0) {
+	if (vrseq_slot_init(&blocks_cpu_slot, VRSEQ_SLOT_CPU) < 0) {
 		w->error = 1;
 		return NULL;
 	}
 	/* Two workers per CPU: they preempt each other inside sections. */
 	harness_pin(cpus[w->index % use]);
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		int ret = (w->index & 1) ? inc_status() : inc_goto();
+		/* Goto and status form, C and assembly, on one counter. */
+		static int (*const inc[4])(void) = {
+			inc_goto, inc_status, asm_inc_m, asm_inc_status,
+		};
+		int ret = inc[w->index % 4]();
 
 		if (ret == VRSEQ_COMMITTED) {
 			w->committed++;
 		} else if (ret == VRSEQ_ABORTED) {
 			w->aborted++;
 		} else {
-			vrseq_token_t t = vrseq_slot_observe(&cpu_slot);
+			vrseq_token_t t = vrseq_slot_observe(&blocks_cpu_slot);
 			uint32_t cpu = vrseq_token_id(t);
 
 			if (cpu >= 64) {
 				w->error = 1;
 				return NULL;
 			}
-			ret = vrseq_slot_commit(&cpu_slot, t, (uint64_t)(uintptr_t)
+			ret = vrseq_slot_commit(&blocks_cpu_slot, t, (uint64_t)(uintptr_t)
 						&counters[cpu * COUNTER_STRIDE]);
 			if (ret == VRSEQ_UNCACHED) {
 				w->error = 2;	/* the fallback: nothing to stress */

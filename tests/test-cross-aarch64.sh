@@ -105,6 +105,28 @@ build() {
 	fi
 }
 
+# asm_build ARCH CC: tests/asm-sections.S (the blocks of <vrseq/asm.h>)
+# linked with a main that only defines the TLS slots it reads, for lint;
+# on the host it also runs: a register-block load of an unbound slot must
+# refuse (-1).
+cat >"$tmp/asm-main.c" <<'EOF'
+#include <stdint.h>
+#include <vrseq.h>
+extern __thread struct vrseq_slot blocks_cpu_slot, blocks_cid_slot;
+__thread struct vrseq_slot blocks_cpu_slot = VRSEQ_SLOT_UNBOUND;
+__thread struct vrseq_slot blocks_cid_slot = VRSEQ_SLOT_UNBOUND;
+int64_t asm_load_reg(const struct vrseq_slot *slot);
+int main(void) { return asm_load_reg(&blocks_cpu_slot) == -1 ? 0 : 1; }
+EOF
+asm_build() {	# asm_build ARCH CC
+	if link "$2" "$tmp/$1/asm-sections" $cflags "$tmp/asm-main.c" \
+		"$srcdir/tests/asm-sections.S"; then
+		pass "$1: tests/asm-sections.S (<vrseq/asm.h>) assembles and links"
+	else
+		fail "$1: tests/asm-sections.S"
+	fi
+}
+
 # ---------------------------------------------------------------- lint
 if ! $cc -std=gnu11 -O2 -Wall -Wextra -Werror ${SANITIZER_FLAGS:-} \
 	-o "$tmp/rseq-cs-lint" "$srcdir/tests/rseq-cs-lint.c"; then
@@ -172,7 +194,9 @@ negative() {	# negative ARCH CC
 
 # ---------------------------------------------------------------- aarch64
 if build aarch64 "$xcc" "$xar"; then
-	lint aarch64 aarch64/cross-smoke aarch64/vrseq-check
+	asm_build aarch64 "$xcc"
+	lint aarch64 aarch64/cross-smoke aarch64/vrseq-check \
+		aarch64/asm-sections
 fi
 negative aarch64 "$xcc"
 
@@ -254,7 +278,14 @@ x86_64)
 	else
 		echo "$cc links with: $hstatic"
 		if build x86_64 "$cc" "${AR:-ar}"; then
-			lint x86_64 x86_64/cross-smoke x86_64/vrseq-check
+			asm_build x86_64 "$cc"
+			lint x86_64 x86_64/cross-smoke x86_64/vrseq-check \
+				x86_64/asm-sections
+			if "$tmp/x86_64/asm-sections"; then
+				pass "x86_64: an assembly register-block load refuses an unbound slot"
+			else
+				fail "x86_64: an assembly register-block load of an unbound slot did not refuse"
+			fi
 			if "$tmp/x86_64/cross-smoke" >"$tmp/smoke.out" 2>&1; then
 				grep -v '^VRSEQ-METRICS' "$tmp/smoke.out" | sed 's/^/    /'
 				pass "x86_64: cross-smoke runs"

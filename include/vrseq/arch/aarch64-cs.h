@@ -7,7 +7,9 @@
  *
  * Arguments: F the form; area, id, tags registers holding the slot's area,
  * id pointer and tag array; m_* memory operands of the slot's fields
- * (m_value, m_tag, m_tags, m_area: "[x0, 8]" or a C "m" operand);
+ * (m_value, m_tag, m_tags, m_area), each in parentheses so that the comma
+ * of "[x1, 8]" cannot split it: "([x1, 8])" in .S, "(%[vrseq_tag])" for a
+ * C "m" operand;
  * scratch/scratch32 one register in its x and w names, scratch2 another;
  * names ending in '_' are strings in C. Labels 1-4 (5-7 in the status
  * form) are the blocks'.
@@ -84,7 +86,7 @@
  */
 #define VRSEQ_A64_BEGIN_M_T(F, m_area, scratch, tmp_)			\
 	VRSEQ_CS_DESCRIPTOR_T(F)					\
-	F##S(ldr scratch, m_area)					\
+	F##T(ldr scratch,) F##P m_area F##E				\
 	F##T(adrp) tmp_ F##T(, 3b) F##E					\
 	F##T(add) tmp_ F##T(,) tmp_ F##T(, :lo12:3b) F##E		\
 	F##T(str) tmp_ F##T(, [scratch, 8]) F##E			\
@@ -93,9 +95,9 @@
 #define VRSEQ_A64_CHECK_M_T(F, idoff, m_tags, m_tag, scratch, tmp_,	\
 			    tmp32_, target_)				\
 	F##T(ldr) tmp32_ F##T(, [scratch, idoff]) F##E			\
-	F##S(ldr scratch, m_tags)					\
+	F##T(ldr scratch,) F##P m_tags F##E				\
 	F##T(ldr scratch, [scratch,) tmp32_ F##T(, uxtw 3]) F##E	\
-	F##T(ldr) tmp_ F##T(, m_tag) F##E				\
+	F##T(ldr) tmp_ F##T(,) F##P m_tag F##E				\
 	F##T(cmp scratch,) tmp_ F##E					\
 	F##T(b.ne) target_ F##E
 
@@ -103,10 +105,10 @@
 			   dst_, dst32_, target_)			\
 	VRSEQ_A64_CHECK_M_T(F, idoff, m_tags, m_tag, scratch, dst_,	\
 			    dst32_, target_)				\
-	F##T(ldr) dst_ F##T(, m_value) F##E
+	F##T(ldr) dst_ F##T(,) F##P m_value F##E
 
 #define VRSEQ_A64_LEAVE_M_T(F, m_area, scratch)				\
-	F##S(ldr scratch, m_area)					\
+	F##T(ldr scratch,) F##P m_area F##E				\
 	F##S(str xzr, [scratch, 8])
 
 /*

@@ -100,30 +100,30 @@
 #define VRSEQ_CS_CLOBBERS_M	"memory", "cc", "x16", "x17"
 
 #define VRSEQ_CS_BEGIN_M(tmp)						\
-	VRSEQ_A64_BEGIN_M_T(VRSEQ_CS_C_, %[vrseq_area], %[vrseq_scratch], \
+	VRSEQ_A64_BEGIN_M_T(VRSEQ_CS_C_, (%[vrseq_area]), %[vrseq_scratch], \
 			    "%x[" tmp "]")
 
 #define VRSEQ_CS_SLOT_CHECK_M_TO(tmp, target)				\
 	VRSEQ_A64_CHECK_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_CPU_ID_START,	\
-			    %[vrseq_tags], %[vrseq_tag], %[vrseq_scratch], \
+			    (%[vrseq_tags]), (%[vrseq_tag]), %[vrseq_scratch], \
 			    "%x[" tmp "]", "%w[" tmp "]", target)
 #define VRSEQ_CS_SLOT_LOAD_M_TO(dst, target)				\
 	VRSEQ_A64_LOAD_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_CPU_ID_START,	\
-			   %[vrseq_tags], %[vrseq_tag], %[vrseq_value],	\
+			   (%[vrseq_tags]), (%[vrseq_tag]), (%[vrseq_value]),	\
 			   %[vrseq_scratch], "%x[" dst "]", "%w[" dst "]", \
 			   target)
 #define VRSEQ_CS_SLOT_CHECK_CID_M_TO(tmp, target)			\
 	VRSEQ_A64_CHECK_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_MM_CID,		\
-			    %[vrseq_tags], %[vrseq_tag], %[vrseq_scratch], \
+			    (%[vrseq_tags]), (%[vrseq_tag]), %[vrseq_scratch], \
 			    "%x[" tmp "]", "%w[" tmp "]", target)
 #define VRSEQ_CS_SLOT_LOAD_CID_M_TO(dst, target)			\
 	VRSEQ_A64_LOAD_M_T(VRSEQ_CS_C_, VRSEQ_AREA_OFF_MM_CID,		\
-			   %[vrseq_tags], %[vrseq_tag], %[vrseq_value],	\
+			   (%[vrseq_tags]), (%[vrseq_tag]), (%[vrseq_value]),	\
 			   %[vrseq_scratch], "%x[" dst "]", "%w[" dst "]", \
 			   target)
 
 #define VRSEQ_CS_LEAVE_M						\
-	VRSEQ_A64_LEAVE_M_T(VRSEQ_CS_C_, %[vrseq_area], %[vrseq_scratch])
+	VRSEQ_A64_LEAVE_M_T(VRSEQ_CS_C_, (%[vrseq_area]), %[vrseq_scratch])
 
 /* The status form, as on x86_64. Labels 5-7 are taken. */
 #define VRSEQ_CS_FAIL		"5f"

@@ -16,6 +16,9 @@
  *	F##E		the end of such a statement
  *	F##Q(label)	a jump target written in the block itself ("6f")
  *	F##LP F##RP	( and ) around a string argument
+ *	F##P (text)	an operand that the caller put in parentheses so that
+ *			its commas do not split it ("([x1, 8])" in .S): the
+ *			text without them
  *
  * The C form (VRSEQ_CS_C_) turns each statement into a string literal
  * ending in "\n\t" for an asm statement: S, T and Q stringize their text
@@ -59,6 +62,7 @@
 #define VRSEQ_CS_C_Q(...)	#__VA_ARGS__
 #define VRSEQ_CS_C_LP		"("
 #define VRSEQ_CS_C_RP		")"
+#define VRSEQ_CS_C_P(...)	#__VA_ARGS__
 
 /* The assembly form: the text, statements separated by ';'. */
 #define VRSEQ_CS_A_S(...)	__VA_ARGS__ ;
@@ -67,6 +71,7 @@
 #define VRSEQ_CS_A_Q(...)	__VA_ARGS__
 #define VRSEQ_CS_A_LP		(
 #define VRSEQ_CS_A_RP		)
+#define VRSEQ_CS_A_P(...)	__VA_ARGS__
 
 /*
  * __rseq_cs_ptr_array lists every descriptor, for debuggers, checkpointing
