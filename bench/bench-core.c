@@ -162,25 +162,48 @@ static long raw_membarrier(int cpu)
 	return syscall(__NR_membarrier, 1 << 7, cpu >= 0 ? 1 : 0, cpu >= 0 ? cpu : 0);
 }
 
+static int pin(int cpu, cpu_set_t *saved)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (saved && sched_getaffinity(0, sizeof(*saved), saved) < 0)
+		return -1;
+	return sched_setaffinity(0, sizeof(one), &one);
+}
+
+/*
+ * Series 4 and 5 run pinned to one CPU, with the calling thread bound:
+ * vrseq_fence_cpu() of that CPU (a critical section, no system call) and
+ * of the other one (membarrier), side by side.
+ */
 static void bench_fences(int threads)
 {
-	struct series s[4] = {
+	struct series s[6] = {
 		{ .name = "raw membarrier-rseq, one CPU" },
-		{ .name = "vrseq_fence_cpu" },
+		{ .name = "vrseq_fence_cpu, CPUs 0, 1 in turn" },
 		{ .name = "raw membarrier-rseq, all CPUs" },
 		{ .name = "vrseq_fence_all" },
+		{ .name = "vrseq_fence_cpu, the caller's CPU" },
+		{ .name = "vrseq_fence_cpu, another CPU" },
 	};
 	pthread_t *th = calloc((size_t)threads, sizeof(*th));
-	int iters = 2000, cpu = sched_getcpu();
+	int iters = 2000, cpu = sched_getcpu(), home = cpu, away = cpu ^ 1;
+	cpu_set_t saved;
+	bool pinned;
 	char title[64];
 
+	(void)vrseq_thread_slot();	/* bind: the own-CPU path needs it */
 	stop_busy = 0;
 	for (int i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, busy, NULL);
 	for (int r = 0; r < ROUNDS; r++)
-		for (int k = 0; k < 4; k++) {
-			double t0 = bench_now_ns();
+		for (int k = 0; k < 6; k++) {
+			double t0;
 
+			pinned = k >= 4 && pin(home, &saved) == 0;
+			t0 = bench_now_ns();
 			for (int i = 0; i < iters; i++) {
 				int c = (cpu + i) % 2;
 
@@ -188,10 +211,14 @@ static void bench_fences(int threads)
 				case 0: raw_membarrier(c); break;
 				case 1: vrseq_fence_cpu(c); break;
 				case 2: raw_membarrier(-1); break;
-				default: vrseq_fence_all();
+				case 3: vrseq_fence_all(); break;
+				case 4: vrseq_fence_cpu(home); break;
+				default: vrseq_fence_cpu(away);
 				}
 			}
 			s[k].ns[r] = (bench_now_ns() - t0) / iters;
+			if (pinned)
+				sched_setaffinity(0, sizeof(saved), &saved);
 		}
 	stop_busy = 1;
 	for (int i = 0; i < threads; i++)
@@ -200,15 +227,17 @@ static void bench_fences(int threads)
 	snprintf(title, sizeof(title), "fence (%d busy threads)", threads);
 	finish(&s[0]);
 	finish(&s[2]);
+	finish(&s[5]);
 	printf("%s\n", title);
-	for (int k = 0; k < 4; k++) {
-		int base = k < 2 ? 0 : 2;
+	for (int k = 0; k < 6; k++) {
+		int base = k < 2 ? 0 : k < 4 ? 2 : 5;
 
 		finish(&s[k]);
 		printf("  %-34s %10.0f ns/op  [%.0f .. %.0f]", s[k].name,
 		       s[k].median, s[k].lo, s[k].hi);
 		if (k != base)
-			printf("  ratio vs raw: %.2f", s[k].median / s[base].median);
+			printf("  ratio vs %s: %.3f", k < 4 ? "raw" : "another CPU",
+			       s[k].median / s[base].median);
 		printf("\n");
 	}
 }

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "syscall-hook.h"
 
 #define MEMBARRIER_CMD_QUERY	0
 #define CHILD_SECONDS		20
@@ -39,7 +40,6 @@
 
 enum hook_when { HOOK_OFF, HOOK_BEFORE, HOOK_AFTER };
 
-static long (*real_syscall)(long, ...);
 /* Which system call to interrupt, and how; armed per thread. */
 static __thread enum hook_when hook_rseq;	/* first rseq() of a binding */
 static __thread bool hook_setup_signal;	/* membarrier QUERY: raise */
@@ -69,18 +69,11 @@ static void fire(long nr, const long *a, enum hook_when when)
 
 long syscall(long nr, ...)
 {
-	va_list ap;
 	long a[6], ret;
 
-	va_start(ap, nr);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	/* libvrseq's constructor may call in before main. */
-	if (!real_syscall)
-		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	SYSCALL_HOOK_ARGS(a, nr);
 	fire(nr, a, HOOK_BEFORE);
-	ret = real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	ret = syscall_hook_forward(nr, a);
 	{
 		int saved = errno;
 
@@ -344,9 +337,7 @@ static const struct test_case cases[] = {
 
 int main(void)
 {
-	if (!real_syscall)
-		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
-	if (!real_syscall)
+	if (!syscall_hook_real())
 		return EXIT_HARD;
 	return harness_run("bind", cases);
 }
