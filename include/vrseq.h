@@ -76,9 +76,16 @@ extern "C" {
 # define VRSEQ_API extern
 #endif
 
+/* The version of these headers; vrseq_version_major() and friends give the
+ * running library's (0.4.0+). tests/test-version.sh checks that these, the
+ * map, the libtool version, NEWS and configure.ac agree. */
 #define VRSEQ_VERSION_MAJOR	0
 #define VRSEQ_VERSION_MINOR	4
 #define VRSEQ_VERSION_MICRO	0
+/* True when these headers are at least major.minor.micro. */
+#define VRSEQ_VERSION_AT_LEAST(major, minor, micro)			\
+	((VRSEQ_VERSION_MAJOR << 16 | VRSEQ_VERSION_MINOR << 8 |		\
+	  VRSEQ_VERSION_MICRO) >= ((major) << 16 | (minor) << 8 | (micro)))
 
 /*
  * Tag layout: the id in the low VRSEQ_TAG_ID_BITS bits (Linux caps NR_CPUS
@@ -124,6 +131,13 @@ struct vrseq_slot {
 	uint32_t reserved0;
 	uint64_t reserved1;
 } __attribute__((aligned(64)));
+
+/* The promise above, and the offsets the inline asm uses (more in
+ * <vrseq/arch/sections.h>). */
+VRSEQ_STATIC_ASSERT(sizeof(struct vrseq_slot) == 64 &&
+		    __alignof__(struct vrseq_slot) == 64,
+		    "struct vrseq_slot is 64 bytes, 64-aligned");
+VRSEQ_ASSERT_OFFSET_(struct vrseq_slot, flags, 48);
 
 /* Results of vrseq_slot_commit() and vrseq_slot_cas(). */
 #define VRSEQ_COMMITTED		0
@@ -195,7 +209,7 @@ struct vrseq_info {
 	int32_t fence_method;		/* enum vrseq_fence_method */
 	uint32_t nr_ids;		/* CPU ids (and cids) the tag arrays cover */
 	uint32_t guarantee;		/* 1 when slots can be valid on this thread */
-	uint32_t fallback;		/* enum vrseq_fallback: why not (0.3.0+) */
+	uint32_t fallback;		/* enum vrseq_fallback: why not (0.4.0+) */
 };
 
 /* Process set-up. Called lazily by every function below; calling it first
@@ -209,6 +223,19 @@ VRSEQ_API int vrseq_get_info(struct vrseq_info *info, size_t size);
 VRSEQ_API const char *vrseq_owner_name(int owner);
 VRSEQ_API const char *vrseq_fence_method_name(int method);
 VRSEQ_API const char *vrseq_fallback_name(int fallback);
+
+/*
+ * 0.4.0+: the running library's version ("0.4.0"), its parts, and whether it
+ * is at least major.minor.micro -- which a program built against newer
+ * headers than the library it runs with can ask before using what the
+ * newer release added (symbol versioning already refuses a missing
+ * function; this answers for behaviour and struct sizes).
+ */
+VRSEQ_API const char *vrseq_version(void);
+VRSEQ_API int vrseq_version_major(void);
+VRSEQ_API int vrseq_version_minor(void);
+VRSEQ_API int vrseq_version_micro(void);
+VRSEQ_API bool vrseq_check_version(int major, int minor, int micro);
 
 /*
  * Bind `slot` to the calling thread. mode is VRSEQ_SLOT_CPU or

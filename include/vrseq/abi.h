@@ -21,6 +21,20 @@
 #define VRSEQ_AT_RSEQ_FEATURE_SIZE	27
 #define VRSEQ_AT_RSEQ_ALIGN		28
 
+/* Compile-time checks of the layouts these headers promise (C11, C++11). */
+#if defined(__cplusplus)
+# if __cplusplus >= 201103L
+#  define VRSEQ_STATIC_ASSERT(cond, msg)	static_assert(cond, msg)
+# else
+#  define VRSEQ_STATIC_ASSERT(cond, msg)
+# endif
+#else
+# define VRSEQ_STATIC_ASSERT(cond, msg)	_Static_assert(cond, msg)
+#endif
+#define VRSEQ_ASSERT_OFFSET_(type, field, off)				\
+	VRSEQ_STATIC_ASSERT(__builtin_offsetof(type, field) == (off),	\
+			    "offset of " #type "." #field)
+
 /* Critical-section descriptor that rseq_cs points to (32-byte aligned). */
 struct vrseq_rseq_cs {
 	uint32_t version;
@@ -46,5 +60,21 @@ struct vrseq_rseq_area {
 #define VRSEQ_RSEQ_OFF_RSEQ_CS		8
 #define VRSEQ_RSEQ_OFF_NODE_ID		20
 #define VRSEQ_RSEQ_OFF_MM_CID		24
+
+VRSEQ_STATIC_ASSERT(sizeof(struct vrseq_rseq_cs) == 32 &&
+		    __alignof__(struct vrseq_rseq_cs) == 32,
+		    "struct rseq_cs is 32 bytes, 32-aligned");
+VRSEQ_ASSERT_OFFSET_(struct vrseq_rseq_cs, start_ip, 8);
+VRSEQ_ASSERT_OFFSET_(struct vrseq_rseq_cs, post_commit_offset, 16);
+VRSEQ_ASSERT_OFFSET_(struct vrseq_rseq_cs, abort_ip, 24);
+VRSEQ_STATIC_ASSERT(sizeof(struct vrseq_rseq_area) == 32 &&
+		    __alignof__(struct vrseq_rseq_area) == 32,
+		    "the original struct rseq is 32 bytes, 32-aligned");
+VRSEQ_ASSERT_OFFSET_(struct vrseq_rseq_area, cpu_id_start,
+		     VRSEQ_RSEQ_OFF_CPU_ID_START);
+VRSEQ_ASSERT_OFFSET_(struct vrseq_rseq_area, cpu_id, VRSEQ_RSEQ_OFF_CPU_ID);
+VRSEQ_ASSERT_OFFSET_(struct vrseq_rseq_area, rseq_cs, VRSEQ_RSEQ_OFF_RSEQ_CS);
+VRSEQ_ASSERT_OFFSET_(struct vrseq_rseq_area, node_id, VRSEQ_RSEQ_OFF_NODE_ID);
+VRSEQ_ASSERT_OFFSET_(struct vrseq_rseq_area, mm_cid, VRSEQ_RSEQ_OFF_MM_CID);
 
 #endif /* VRSEQ_ABI_H */

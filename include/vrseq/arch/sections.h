@@ -46,14 +46,9 @@
  * What the assembly side (<vrseq/arch/cs.h>, <vrseq/asm.h>) assumes of the
  * C structures and constants.
  */
-#ifdef __cplusplus
-# define VRSEQ_CS_ASSERT_(cond, msg)	static_assert(cond, msg)
-#else
-# define VRSEQ_CS_ASSERT_(cond, msg)	_Static_assert(cond, msg)
-#endif
+#define VRSEQ_CS_ASSERT_(cond, msg)	VRSEQ_STATIC_ASSERT(cond, msg)
 #define VRSEQ_CS_ASSERT_OFF_(type, field, off)				\
-	VRSEQ_CS_ASSERT_(__builtin_offsetof(type, field) == (off),	\
-			 "offset of " #type "." #field)
+	VRSEQ_ASSERT_OFFSET_(type, field, off)
 VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, value, VRSEQ_SLOT_OFF_VALUE);
 VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, tag, VRSEQ_SLOT_OFF_TAG);
 VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, id, VRSEQ_SLOT_OFF_ID);
