@@ -2,7 +2,9 @@
 /*
  * vrseq-check: this machine's rseq picture, and a self-test of the slot.
  * Exit status: 0 slots work here; 1 a self-test failed; 2 vrseq runs in
- * fallback mode (correct, but no per-CPU caching); 64 usage error.
+ * fallback mode (correct, but no per-CPU caching); 3 the kernel probe could
+ * not run; 64 usage error. --json prints one object whose keys and values
+ * are doc/vrseq-check.schema.json's (schema 1).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,12 +19,18 @@
 
 #include <vrseq.h>
 
-enum { EXIT_OK = 0, EXIT_SELFTEST = 1, EXIT_FALLBACK = 2, EXIT_USAGE = 64 };
+enum {
+	EXIT_OK = 0, EXIT_SELFTEST = 1, EXIT_FALLBACK = 2, EXIT_PROBE = 3,
+	EXIT_USAGE = 64,
+};
+
+/* The JSON output's version: raise it when a key changes meaning or goes. */
+#define JSON_SCHEMA	1
 
 enum result { SKIP, PASS, FAIL };
 
 struct selftest {
-	const char *name;
+	const char *name, *key;		/* prose, and the JSON key */
 	enum result result;
 	char detail[160];
 };
@@ -69,9 +77,13 @@ static void run_selftest(struct selftest *tests, bool usable)
 	int cpu, other = -1, ret;
 
 	tests[T_STORE].name = "store";
+	tests[T_STORE].key = "store";
 	tests[T_SAME_CPU].name = "same-CPU read";
+	tests[T_SAME_CPU].key = "same_cpu_read";
 	tests[T_MIGRATION].name = "forced migration";
+	tests[T_MIGRATION].key = "forced_migration";
 	tests[T_FENCE].name = "fence";
+	tests[T_FENCE].key = "fence";
 	if (!usable) {
 		for (int i = 0; i < T_COUNT; i++)
 			set(&tests[i], SKIP, "fallback mode on this thread");
@@ -153,6 +165,16 @@ static const char *debug_name(int mode)
 }
 
 /* The plain answer for people running tcmalloc-style allocators. */
+/* The same verdict as a token, for --json. */
+static const char *legacy_token(const struct vrseq_kernel *k)
+{
+	if (!k->rseq)
+		return "not_applicable";
+	if (k->legacy_rewrite == VRSEQ_PROBE_UNKNOWN)
+		return "unknown";
+	return k->legacy_safe ? "safe" : "unsafe";
+}
+
 static const char *legacy_verdict(const struct vrseq_kernel *k)
 {
 	if (!k->rseq)
@@ -182,13 +204,14 @@ static void print_probe_json(const struct vrseq_kernel *k)
 	printf(",\"probe\":{\"rseq\":%s,\"feature_size\":%u,"
 	       "\"feature_align\":%u,\"membarrier_rseq\":%s,"
 	       "\"legacy_rewrite\":\"%s\",\"v2\":\"%s\",\"cs_abort\":\"%s\","
-	       "\"debug_mode\":\"%s\",\"legacy_safe\":%s,\"verdict\":\"%s\"}",
+	       "\"debug_mode\":\"%s\",\"legacy_safe\":%s,\"legacy\":\"%s\","
+	       "\"verdict\":\"%s\"}",
 	       k->rseq ? "true" : "false", k->feature_size, k->feature_align,
 	       k->membarrier_rseq ? "true" : "false",
 	       vrseq_probe_name(k->legacy_rewrite), vrseq_v2_name(k->v2),
 	       vrseq_probe_name(k->cs_abort),
 	       debug_name(k->debug_mode), k->legacy_safe ? "true" : "false",
-	       legacy_verdict(k));
+	       legacy_token(k), legacy_verdict(k));
 }
 
 static void print_text(const struct utsname *u, const struct vrseq_info *in,
@@ -232,6 +255,18 @@ static void print_text(const struct utsname *u, const struct vrseq_info *in,
 	}
 }
 
+/* enum vrseq_fallback as a token, for --json ("fallback_reason" is prose). */
+static const char *fallback_token(uint32_t fallback)
+{
+	switch (fallback) {
+	case VRSEQ_FALLBACK_NONE:	return "none";
+	case VRSEQ_FALLBACK_NO_RSEQ:	return "no_rseq";
+	case VRSEQ_FALLBACK_FOREIGN:	return "foreign";
+	case VRSEQ_FALLBACK_KERNEL:	return "kernel";
+	default:			return "unknown";
+	}
+}
+
 static void json_string(const char *s)
 {
 	putchar('"');
@@ -247,7 +282,9 @@ static void print_json(const struct utsname *u, const struct vrseq_info *in,
 		       const struct selftest *tests, const struct vrseq_kernel *k,
 		       int status)
 {
-	printf("{\"kernel\":");
+	printf("{\"schema\":%d,\"vrseq_version\":", JSON_SCHEMA);
+	json_string(vrseq_version());
+	printf(",\"kernel\":");
 	json_string(u->release);
 	printf(",\"machine\":");
 	json_string(u->machine);
@@ -263,28 +300,35 @@ static void print_json(const struct utsname *u, const struct vrseq_info *in,
 	printf(",\"membarrier_rseq\":%s,\"membarrier_rseq_cpu\":%s",
 	       in->membarrier_rseq ? "true" : "false",
 	       in->membarrier_rseq_cpu ? "true" : "false");
-	printf(",\"fallback\":");
+	printf(",\"fallback\":\"%s\",\"fallback_reason\":",
+	       fallback_token(in->fallback));
 	json_string(vrseq_fallback_name((int)in->fallback));
 	printf(",\"fence_method\":\"%s\",\"nr_ids\":%u",
 	       vrseq_fence_method_name(in->fence_method), in->nr_ids);
 	printf(",\"selftest\":{");
 	for (int i = 0; i < T_COUNT; i++) {
 		printf("%s", i ? "," : "");
-		json_string(tests[i].name);
-		printf(":{\"result\":\"%s\",\"detail\":", result_name(tests[i].result));
+		json_string(tests[i].key);
+		printf(":{\"result\":\"%s\",\"detail\":",
+		       tests[i].result == PASS ? "pass" :
+		       tests[i].result == FAIL ? "fail" : "skip");
 		json_string(tests[i].detail);
 		printf("}");
 	}
 	printf("}");
 	if (k)
 		print_probe_json(k);
+	else
+		printf(",\"probe\":null");
 	printf(",\"exit_status\":%d}\n", status);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vrseq-check [--json] [--probe | --no-probe] [--help]\n"
-		   "exit: 0 slots work, 1 self-test failed, 2 fallback mode, 64 usage\n");
+	fprintf(f, "usage: vrseq-check [-j|--json] [-p|--probe | -n|--no-probe] "
+		   "[-V|--version] [-h|--help]\n"
+		   "exit: 0 slots work, 1 self-test failed, 2 fallback mode, "
+		   "3 probe failed, 64 usage\n");
 }
 
 int main(int argc, char **argv)
@@ -294,6 +338,7 @@ int main(int argc, char **argv)
 		{ "probe", no_argument, NULL, 'p' },
 		{ "no-probe", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct selftest tests[T_COUNT];
@@ -303,7 +348,7 @@ int main(int argc, char **argv)
 	bool json = false, probe = true;
 	int c, ret, status;
 
-	while ((c = getopt_long(argc, argv, "jpnh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jpnhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -316,6 +361,12 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			/* The tool's version, and the library's it runs with. */
+			printf("vrseq-check (vrseq) %d.%d.%d, libvrseq %s\n",
+			       VRSEQ_VERSION_MAJOR, VRSEQ_VERSION_MINOR,
+			       VRSEQ_VERSION_MICRO, vrseq_version());
 			return EXIT_OK;
 		default:
 			usage(stderr);
@@ -340,10 +391,13 @@ int main(int argc, char **argv)
 			status = EXIT_SELFTEST;
 	if (probe) {
 		ret = vrseq_probe_kernel(&kernel, sizeof(kernel));
-		if (ret < 0)
+		if (ret < 0) {
 			fprintf(stderr, "vrseq-check: probe: %s\n", strerror(-ret));
-		else
+			if (status == EXIT_OK)
+				status = EXIT_PROBE;
+		} else {
 			k = &kernel;
+		}
 	}
 	if (json) {
 		print_json(&u, &info, tests, k, status);
