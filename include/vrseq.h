@@ -76,6 +76,16 @@ extern "C" {
 # define VRSEQ_API extern
 #endif
 
+/*
+ * How the inline functions below are defined. libvrseq-ffi (src/ffi.c)
+ * defines VRSEQ_INLINE before including this header, which makes each of
+ * them an exported function of the same name, for languages that cannot
+ * inline C. Everyone else gets static inline.
+ */
+#ifndef VRSEQ_INLINE
+# define VRSEQ_INLINE static inline
+#endif
+
 /* The version of these headers; vrseq_version_major() and friends give the
  * running library's (0.4.0+). tests/test-version.sh checks that these, the
  * map, the libtool version, NEWS and configure.ac agree. */
@@ -132,12 +142,11 @@ struct vrseq_slot {
 	uint64_t reserved1;
 } __attribute__((aligned(64)));
 
-/* The promise above, and the offsets the inline asm uses (more in
- * <vrseq/arch/sections.h>). */
+/* The promise above; the offsets the inline asm uses are checked in
+ * <vrseq/arch/sections.h> (64-bit architectures with sections). */
 VRSEQ_STATIC_ASSERT(sizeof(struct vrseq_slot) == 64 &&
 		    __alignof__(struct vrseq_slot) == 64,
 		    "struct vrseq_slot is 64 bytes, 64-aligned");
-VRSEQ_ASSERT_OFFSET_(struct vrseq_slot, flags, 48);
 
 /* Results of vrseq_slot_commit() and vrseq_slot_cas(). */
 #define VRSEQ_COMMITTED		0
@@ -193,6 +202,8 @@ enum vrseq_fallback {
 	VRSEQ_FALLBACK_KERNEL = 3,	/* critical sections not aborted reliably:
 					 * arm64 6.19-7.0.13 (VRSEQ_TRUST_KERNEL=1
 					 * overrides) */
+	VRSEQ_FALLBACK_ARCH = 4,	/* no critical sections for this
+					 * architecture: VRSEQ_HAVE_CS is 0 (0.4.0+) */
 };
 
 struct vrseq_info {
@@ -344,7 +355,7 @@ VRSEQ_API const char *vrseq_v2_name(int v2);
 #define VRSEQ_LOAD_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 /* The id (CPU or cid) the calling thread is on now, as the slot sees it. */
-static inline uint32_t vrseq_slot_current_id(const struct vrseq_slot *slot)
+VRSEQ_INLINE uint32_t vrseq_slot_current_id(const struct vrseq_slot *slot)
 {
 	if (__builtin_expect(slot->flags & VRSEQ_SLOT_F_FALLBACK, 0))
 		return vrseq_slot_fallback_id(slot);
@@ -356,7 +367,7 @@ static inline uint32_t vrseq_slot_current_id(const struct vrseq_slot *slot)
  * fallback slot's token carries the real id and generation 0, which no
  * commit accepts.
  */
-static inline vrseq_token_t vrseq_slot_observe(const struct vrseq_slot *slot)
+VRSEQ_INLINE vrseq_token_t vrseq_slot_observe(const struct vrseq_slot *slot)
 {
 	uint32_t id;
 
@@ -367,7 +378,7 @@ static inline vrseq_token_t vrseq_slot_observe(const struct vrseq_slot *slot)
 }
 
 /* The CPU (or cid) an observation was taken on. */
-static inline uint32_t vrseq_token_id(vrseq_token_t token)
+VRSEQ_INLINE uint32_t vrseq_token_id(vrseq_token_t token)
 {
 	return (uint32_t)(token & VRSEQ_TAG_ID_MASK);
 }
@@ -379,7 +390,7 @@ static inline uint32_t vrseq_token_id(vrseq_token_t token)
  * plain loads suffice and let the compare take a memory operand; the tag
  * array is shared and read atomically.
  */
-static inline bool vrseq_slot_valid(const struct vrseq_slot *slot)
+VRSEQ_INLINE bool vrseq_slot_valid(const struct vrseq_slot *slot)
 {
 	uint32_t id = *slot->id;
 
@@ -387,7 +398,7 @@ static inline bool vrseq_slot_valid(const struct vrseq_slot *slot)
 }
 
 /* Store the value in *value and return true if it is valid. */
-static inline bool vrseq_slot_load(const struct vrseq_slot *slot,
+VRSEQ_INLINE bool vrseq_slot_load(const struct vrseq_slot *slot,
 				   uint64_t *value)
 {
 	uint32_t id = *slot->id;
@@ -402,13 +413,13 @@ static inline bool vrseq_slot_load(const struct vrseq_slot *slot,
  * False when the slot can never hold a valid value (fallback or unbound):
  * no retry can help, use the uncached path. Cheap: one flag test.
  */
-static inline bool vrseq_slot_usable(const struct vrseq_slot *slot)
+VRSEQ_INLINE bool vrseq_slot_usable(const struct vrseq_slot *slot)
 {
 	return !(slot->flags & VRSEQ_SLOT_F_FALLBACK);
 }
 
 /* Forget the value (only this thread's view; no fence). */
-static inline void vrseq_slot_clear(struct vrseq_slot *slot)
+VRSEQ_INLINE void vrseq_slot_clear(struct vrseq_slot *slot)
 {
 	__atomic_store_n(&slot->tag, 0, __ATOMIC_RELAXED);
 }
@@ -418,7 +429,8 @@ static inline void vrseq_slot_clear(struct vrseq_slot *slot)
 #elif defined(__aarch64__)
 # include <vrseq/arch/aarch64.h>
 #else
-# error "vrseq: no critical-section support for this architecture yet"
+/* Fallback only (0.4.0+): see <vrseq/arch/generic.h>; VRSEQ_HAVE_CS 0. */
+# include <vrseq/arch/generic.h>
 #endif
 
 /*
@@ -430,7 +442,7 @@ static inline void vrseq_slot_clear(struct vrseq_slot *slot)
  * The legacy protocol becomes: token = observe(); compute the value for
  * vrseq_token_id(token) outside any critical section; commit(token, value).
  */
-static inline int vrseq_slot_commit(struct vrseq_slot *slot,
+VRSEQ_INLINE int vrseq_slot_commit(struct vrseq_slot *slot,
 				    vrseq_token_t token, uint64_t value)
 {
 	int ret;
@@ -449,7 +461,7 @@ static inline int vrseq_slot_commit(struct vrseq_slot *slot,
 }
 
 /* Commit `value` under an observation taken now. */
-static inline int vrseq_slot_store(struct vrseq_slot *slot, uint64_t value)
+VRSEQ_INLINE int vrseq_slot_store(struct vrseq_slot *slot, uint64_t value)
 {
 	return vrseq_slot_commit(slot, vrseq_slot_observe(slot), value);
 }
@@ -460,7 +472,7 @@ static inline int vrseq_slot_store(struct vrseq_slot *slot, uint64_t value)
  * VRSEQ_CHANGED or VRSEQ_UNCACHED (a slot that is not usable). This replaces "load a per-CPU header outside a critical
  * section, store it back inside one if the cached bit survived".
  */
-static inline int vrseq_slot_cas(const struct vrseq_slot *slot, uint64_t *word,
+VRSEQ_INLINE int vrseq_slot_cas(const struct vrseq_slot *slot, uint64_t *word,
 				 uint64_t expected, uint64_t desired)
 {
 	int ret;
@@ -479,7 +491,7 @@ static inline int vrseq_slot_cas(const struct vrseq_slot *slot, uint64_t *word,
  * the same 64-bit word can neither make it fail nor be overwritten. Same
  * results.
  */
-static inline int vrseq_slot_cas32(const struct vrseq_slot *slot,
+VRSEQ_INLINE int vrseq_slot_cas32(const struct vrseq_slot *slot,
 				   uint32_t *word, uint32_t expected,
 				   uint32_t desired)
 {
@@ -494,7 +506,7 @@ static inline int vrseq_slot_cas32(const struct vrseq_slot *slot,
 }
 
 /* 0.4.0+: vrseq_slot_cas() on a pointer-sized word. Same results. */
-static inline int vrseq_slot_cas_ptr(const struct vrseq_slot *slot,
+VRSEQ_INLINE int vrseq_slot_cas_ptr(const struct vrseq_slot *slot,
 				     void **word, void *expected, void *desired)
 {
 	int ret;
@@ -524,7 +536,7 @@ static inline int vrseq_slot_cas_ptr(const struct vrseq_slot *slot,
  * A valid slot that holds another value returns VRSEQ_INVALIDATED: the
  * caller's computation is stale; load the slot again and recompute.
  */
-static inline int vrseq_slot_cas_value(const struct vrseq_slot *slot,
+VRSEQ_INLINE int vrseq_slot_cas_value(const struct vrseq_slot *slot,
 				       uint64_t value, uint64_t *word,
 				       uint64_t expected, uint64_t desired)
 {
@@ -539,7 +551,7 @@ static inline int vrseq_slot_cas_value(const struct vrseq_slot *slot,
 }
 
 /* 0.4.0+: vrseq_slot_cas_value() on a 32-bit word. */
-static inline int vrseq_slot_cas32_value(const struct vrseq_slot *slot,
+VRSEQ_INLINE int vrseq_slot_cas32_value(const struct vrseq_slot *slot,
 					 uint64_t value, uint32_t *word,
 					 uint32_t expected, uint32_t desired)
 {
@@ -558,7 +570,7 @@ static inline int vrseq_slot_cas32_value(const struct vrseq_slot *slot,
  * Legacy 32-bit view of cpu_id_start: the low 32 bits of the value while it
  * is valid, otherwise the current CPU number (cid in MM_CID mode).
  */
-static inline uint32_t vrseq_slot_cpu_view(const struct vrseq_slot *slot)
+VRSEQ_INLINE uint32_t vrseq_slot_cpu_view(const struct vrseq_slot *slot)
 {
 	uint64_t value;
 

@@ -108,6 +108,14 @@ static int advance_on_cpu(struct vrseq_rseq_area *area, uint32_t cpu,
 	return st == VRSEQ_COMMITTED && seen == old && failed == 0 ?
 		OWN_ADVANCED : OWN_RETRY;
 }
+#else
+/* No sections here (VRSEQ_HAVE_CS 0): every slot is in fallback mode. */
+static int advance_on_cpu(struct vrseq_rseq_area *area, uint32_t cpu,
+			  uint64_t *tag, uint64_t old, uint64_t new)
+{
+	(void)area, (void)cpu, (void)tag, (void)old, (void)new;
+	return OWN_ELSEWHERE;
+}
 #endif
 
 /* True when cpu's tag was advanced here, with no fence left to do. */

@@ -56,6 +56,8 @@ const char *vrseq_fallback_name(int fallback)
 	case VRSEQ_FALLBACK_FOREIGN:	return "registration owned by another library";
 	case VRSEQ_FALLBACK_KERNEL:
 		return "kernel does not abort critical sections reliably";
+	case VRSEQ_FALLBACK_ARCH:
+		return "no critical sections for this architecture";
 	default:			return "unknown";
 	}
 }

@@ -197,6 +197,9 @@ static void setup_membarrier(struct vrseq_process *p)
  */
 static int32_t choose_fence_method(const struct vrseq_process *p)
 {
+	/* Without critical sections there is nothing to interrupt. */
+	if (!VRSEQ_HAVE_CS)
+		return VRSEQ_FENCE_NONE;
 	if (p->membarrier_rseq)
 		return VRSEQ_FENCE_MEMBARRIER;
 	if (p->glibc_size || p->rseq_askable)

@@ -34,6 +34,8 @@ static void bind_fallback(struct vrseq_slot *slot, struct vrseq_thread *t,
 
 int vrseq__fallback(const struct vrseq_thread *t)
 {
+	if (!VRSEQ_HAVE_CS)
+		return VRSEQ_FALLBACK_ARCH;
 	if (t->owner == VRSEQ_OWNER_FOREIGN)
 		return VRSEQ_FALLBACK_FOREIGN;
 	if (!t->area)

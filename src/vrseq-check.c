@@ -263,6 +263,7 @@ static const char *fallback_token(uint32_t fallback)
 	case VRSEQ_FALLBACK_NO_RSEQ:	return "no_rseq";
 	case VRSEQ_FALLBACK_FOREIGN:	return "foreign";
 	case VRSEQ_FALLBACK_KERNEL:	return "kernel";
+	case VRSEQ_FALLBACK_ARCH:	return "arch";
 	default:			return "unknown";
 	}
 }

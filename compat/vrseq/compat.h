@@ -28,7 +28,7 @@ extern "C" {
  * what was stored there while it is valid, else the current CPU number --
  * what a pre-6.19 kernel left after overwriting it.
  */
-static inline uint32_t vrseq_compat_cpu_id_start(const struct vrseq_slot *slot)
+VRSEQ_INLINE uint32_t vrseq_compat_cpu_id_start(const struct vrseq_slot *slot)
 {
 	return vrseq_slot_cpu_view(slot);
 }
@@ -40,21 +40,21 @@ static inline uint32_t vrseq_compat_cpu_id_start(const struct vrseq_slot *slot)
  * CPU changed or a fence ran meanwhile), or VRSEQ_UNCACHED in fallback mode
  * (then reads keep returning the CPU number).
  */
-static inline int vrseq_compat_cpu_id_start_store(struct vrseq_slot *slot,
+VRSEQ_INLINE int vrseq_compat_cpu_id_start_store(struct vrseq_slot *slot,
 						  uint32_t value)
 {
 	return vrseq_slot_store(slot, value);
 }
 
 /* Replaces `__rseq_abi.cpu_id_start |= bits`. */
-static inline int vrseq_compat_cpu_id_start_or(struct vrseq_slot *slot,
+VRSEQ_INLINE int vrseq_compat_cpu_id_start_or(struct vrseq_slot *slot,
 					       uint32_t bits)
 {
 	return vrseq_slot_store(slot, vrseq_slot_cpu_view(slot) | bits);
 }
 
 /* Replaces `__rseq_abi.cpu_id_start &= mask`. */
-static inline int vrseq_compat_cpu_id_start_and(struct vrseq_slot *slot,
+VRSEQ_INLINE int vrseq_compat_cpu_id_start_and(struct vrseq_slot *slot,
 						uint32_t mask)
 {
 	return vrseq_slot_store(slot, vrseq_slot_cpu_view(slot) & mask);
@@ -73,7 +73,7 @@ static inline int vrseq_compat_cpu_id_start_and(struct vrseq_slot *slot,
  * with VRSEQ_COMPAT_CACHED set while valid, else (cpu << 32) with the bit
  * clear -- the word as the kernel's overwrite left it.
  */
-static inline uint64_t vrseq_compat_word_load(const struct vrseq_slot *slot)
+VRSEQ_INLINE uint64_t vrseq_compat_word_load(const struct vrseq_slot *slot)
 {
 	uint64_t value;
 
@@ -83,7 +83,7 @@ static inline uint64_t vrseq_compat_word_load(const struct vrseq_slot *slot)
 }
 
 /* True while the word would have had its cached bit set. */
-static inline bool vrseq_compat_word_cached(const struct vrseq_slot *slot)
+VRSEQ_INLINE bool vrseq_compat_word_cached(const struct vrseq_slot *slot)
 {
 	return vrseq_slot_valid(slot);
 }
@@ -93,13 +93,13 @@ static inline bool vrseq_compat_word_cached(const struct vrseq_slot *slot)
  * observation instead. Nothing is parked in the slot, so a signal handler's
  * fast path can never see a half-made cache entry.
  */
-static inline vrseq_token_t vrseq_compat_word_begin(const struct vrseq_slot *slot)
+VRSEQ_INLINE vrseq_token_t vrseq_compat_word_begin(const struct vrseq_slot *slot)
 {
 	return vrseq_slot_observe(slot);
 }
 
 /* The CPU the observation was taken on: compute the value for this one. */
-static inline uint32_t vrseq_compat_word_cpu(vrseq_token_t token)
+VRSEQ_INLINE uint32_t vrseq_compat_word_cpu(vrseq_token_t token)
 {
 	return vrseq_token_id(token);
 }
@@ -109,7 +109,7 @@ static inline uint32_t vrseq_compat_word_cpu(vrseq_token_t token)
  * CACHED": commits if nothing invalidated the slot since begin(). The cached
  * bit is not stored. Returns true when committed.
  */
-static inline bool vrseq_compat_word_commit(struct vrseq_slot *slot,
+VRSEQ_INLINE bool vrseq_compat_word_commit(struct vrseq_slot *slot,
 					    vrseq_token_t token, uint64_t value)
 {
 	return vrseq_slot_commit(slot, token, value & ~VRSEQ_COMPAT_CACHED) ==
@@ -117,7 +117,7 @@ static inline bool vrseq_compat_word_commit(struct vrseq_slot *slot,
 }
 
 /* Replaces `word = 0` (uncaching this thread's entry). */
-static inline void vrseq_compat_word_uncache(struct vrseq_slot *slot)
+VRSEQ_INLINE void vrseq_compat_word_uncache(struct vrseq_slot *slot)
 {
 	vrseq_slot_clear(slot);
 }

@@ -35,6 +35,8 @@
 # define VRSEQ_RSEQ_SIG		0xd428bc00u
 #endif
 #include <vrseq/arch/aarch64-cs.h>
+
+#define VRSEQ_HAVE_CS		1	/* the building blocks exist here */
 /* The instruction word, for ".inst" (no C suffix): VRSEQ_A64_SIG_T. */
 #define VRSEQ_RSEQ_SIG_ASM	VRSEQ_CS_STR(VRSEQ_A64_SIG_T)
 

@@ -50,6 +50,7 @@
 #define VRSEQ_CS_ASSERT_OFF_(type, field, off)				\
 	VRSEQ_ASSERT_OFFSET_(type, field, off)
 VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, value, VRSEQ_SLOT_OFF_VALUE);
+VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, flags, 48);
 VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, tag, VRSEQ_SLOT_OFF_TAG);
 VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, id, VRSEQ_SLOT_OFF_ID);
 VRSEQ_CS_ASSERT_OFF_(struct vrseq_slot, tags, VRSEQ_SLOT_OFF_TAGS);

@@ -72,6 +72,8 @@
 
 #include <vrseq/arch/x86_64-cs.h>
 
+#define VRSEQ_HAVE_CS		1	/* the building blocks exist here */
+
 #define VRSEQ_RSEQ_SIG_PASTE_(x, u)	x##u
 #define VRSEQ_RSEQ_SIG_PASTE(x, u)	VRSEQ_RSEQ_SIG_PASTE_(x, u)
 /* 0x53053053u: VRSEQ_X86_SIG_T of <vrseq/arch/x86_64-cs.h>, unsigned. */
