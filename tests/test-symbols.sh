@@ -49,7 +49,7 @@ for name in $listed; do
 done
 # A man page for every exported function and every inline fast path.
 inline=$(sed -n 's/^VRSEQ_INLINE [a-z_0-9 ]*[ *]\(vrseq_[a-z_0-9]*\)(.*/\1/p' \
-	"${top_srcdir:-.}/include/vrseq.h")
+	"${top_srcdir:-.}/include/vrseq.h" "${top_srcdir:-.}/compat/vrseq/compat.h")
 [ -n "$inline" ] || { echo "FAIL: no VRSEQ_INLINE function found in vrseq.h"; status=1; }
 for name in $listed $inline; do
 	if [ ! -f "${top_srcdir:-.}/man/$name.3" ]; then
