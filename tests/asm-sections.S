@@ -259,3 +259,23 @@ ENDFUNC(asm_load_reg)
 #endif
 
 	.section .note.GNU-stack, "", %progbits
+
+#if defined(__x86_64__) && defined(__CET__)
+/*
+ * With -fcf-protection the C objects carry a GNU property note saying they
+ * are IBT/SHSTK-ready, and the linker drops the marking from a program
+ * whose objects do not all carry it: this file says so too (its functions
+ * start with endbr64 and return normally).
+ */
+	.pushsection .note.gnu.property, "a"
+	.p2align 3
+	.long 4			/* name size: "GNU" */
+	.long 16		/* descriptor size */
+	.long 5			/* NT_GNU_PROPERTY_TYPE_0 */
+	.asciz "GNU"
+	.long 0xc0000002	/* GNU_PROPERTY_X86_FEATURE_1_AND */
+	.long 4
+	.long __CET__		/* 1 IBT, 2 SHSTK */
+	.p2align 3
+	.popsection
+#endif
