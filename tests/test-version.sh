@@ -131,7 +131,7 @@ int main(void)
 	return 0;
 }
 EOC
-	if ${CC:-cc} -I"$src/include" -o "$probe/v" "$probe/v.c" \
+	if ${CC:-cc} ${SANITIZER_FLAGS:-} -I"$src/include" -o "$probe/v" "$probe/v.c" \
 		-L"$build/src/.libs" -lvrseq -Wl,-rpath,"$build/src/.libs" \
 		>"$probe/cc.log" 2>&1; then
 		got=$(LD_LIBRARY_PATH="$build/src/.libs" "$probe/v")
