@@ -58,6 +58,45 @@ for name in $listed $inline; do
 	fi
 done
 [ "$count" -gt 0 ] || { echo "FAIL: no exports found"; status=1; }
+
+# map_pairs MAP: "name@NODE" for every symbol the version script lists.
+map_pairs() {
+	sed -e 's,/\*.*\*/,,' "$1" | awk '
+		/^[A-Z_0-9.]+ *\{/ { node = $1; g = 0; next }
+		/global:/ { g = 1; next } /local:|}/ { g = 0 }
+		g && /^[ \t]*[A-Za-z_0-9]+;/ { gsub(/[ \t;]/, ""); print $0 "@" node }' | sort
+}
+
+# libvrseq-ffi.so.1: exactly its map, all versioned VRSEQ_FFI_*, and the
+# map is every VRSEQ_INLINE function of the headers.
+ffi=${top_builddir:-.}/src/.libs/libvrseq-ffi.so.1
+ffimap=${top_srcdir:-.}/src/libvrseq-ffi.map
+if [ -f "$ffi" ]; then
+	ffi_exported=$("$readelf" --dyn-syms -W "$ffi" |
+		awk '$7 != "UND" && ($5 == "GLOBAL" || $5 == "WEAK") && $4 != "SECTION" { print $8 }' |
+		grep -v '^VRSEQ_FFI_[0-9.]*$' | sed 's/@@*/@/' | sort)
+	if [ "$ffi_exported" != "$(map_pairs "$ffimap")" ]; then
+		echo "FAIL: libvrseq-ffi.so.1 exports differ from src/libvrseq-ffi.map:"
+		echo "    exported: $(echo $ffi_exported)"
+		status=1
+	fi
+	if [ "$(map_pairs "$ffimap" | sed 's/@.*//' | sort)" != "$(printf '%s\n' $inline | sort)" ]; then
+		echo "FAIL: src/libvrseq-ffi.map is not every VRSEQ_INLINE function of the headers"
+		status=1
+	fi
+	echo "ffi: $(echo "$ffi_exported" | wc -l) exported, as its map"
+fi
+
+# Debian's symbols files list each map's symbols at their nodes, no more.
+for pair in "libvrseq1:$map" "libvrseq-ffi1:$ffimap"; do
+	sf=${top_srcdir:-.}/debian/${pair%%:*}.symbols
+	[ -f "$sf" ] || continue
+	listed_deb=$(sed -n 's/^ \([a-z_0-9]*@[A-Z_0-9.]*\) .*/\1/p' "$sf" | sort)
+	if [ "$listed_deb" != "$(map_pairs "${pair#*:}")" ]; then
+		echo "FAIL: debian/${pair%%:*}.symbols does not list exactly $(basename "${pair#*:}")'s symbols"
+		status=1
+	fi
+done
 echo "symbols: $count exported, all versioned: $([ $status = 0 ] && echo yes || echo NO)"
 if [ $status = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $status
