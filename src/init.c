@@ -316,8 +316,9 @@ extern const struct vrseq_rseq_cs __stop___rseq_cs[] __attribute__((weak, visibi
  * the calling thread's rseq_cs (it clears it lazily) and would fault on it
  * after munmap; the glibc manual asks for it to be cleared. Nothing else is
  * torn down: at exit other threads may still be using slots, and on dlclose
- * the state goes away with the mapping. When vrseq registered areas itself
- * the library pinned itself and is never unloaded.
+ * the state goes away with the mapping -- which only a static copy linked
+ * into an unloadable object can do: libvrseq.so.1 itself is linked
+ * -z nodelete (thread.c).
  */
 __attribute__((destructor)) static void vrseq_unload(void)
 {

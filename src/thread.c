@@ -12,7 +12,6 @@
  * starts zeroed, and the kernel initialises the IDs on registration).
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 
@@ -27,26 +26,13 @@ struct vrseq_thread *vrseq__thread_peek(void)
 }
 
 /*
- * Where vrseq may register areas in its own TLS (glibc registers none),
- * unloading the library would let a later module's static TLS reuse memory
- * the kernel still writes into: make dlclose a no-op. This happens here, in
- * a constructor, because dlopen() cannot run where binding runs (in malloc,
- * in signal handlers). Only in the shared library (libtool defines PIC for
- * its objects): a static program never unloads anything, and a mere
- * reference to dlopen makes every static link warn.
+ * Unloading the library while vrseq has areas registered in its own TLS
+ * would let a later module's static TLS reuse memory the kernel still
+ * writes into. libvrseq.so.1 is therefore linked -z nodelete (Makefile.am):
+ * dlclose never unloads it. Pinning it at run time instead would need
+ * dladdr() and dlopen(), which allocate, and a malloc built on vrseq runs
+ * our code before and inside its own first allocation.
  */
-#ifdef PIC
-__attribute__((constructor)) static void pin_if_own_areas(void)
-{
-	Dl_info info;
-
-	/* Without rseq (ENOSYS, valgrind) no area of ours can ever exist. */
-	if (vrseq__glibc_rseq_size() != 0 || !vrseq__rseq_askable(NULL))
-		return;
-	if (dladdr((void *)pin_if_own_areas, &info) && info.dli_fname)
-		dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
-}
-#endif
 
 struct binding {
 	struct vrseq_rseq_area *area;

@@ -15,6 +15,19 @@ fi
 status=0
 
 soname=$("$readelf" -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+# Never unloaded (areas vrseq registers live in its TLS): -z nodelete.
+if ! "$readelf" -d "$lib" | grep -q 'FLAGS_1.*NODELETE'; then
+	echo "FAIL: libvrseq.so.1 is not linked -z nodelete"
+	status=1
+fi
+# A malloc may be built on vrseq: the library imports nothing that
+# allocates or takes a lock a malloc could hold (stdio, dl*, mutexes).
+bad_imports=$("$readelf" --dyn-syms -W "$lib" | awk '$7 == "UND" { print $8 }' |
+	sed 's/@.*//' | grep -E '^(malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|strdup|strndup|asprintf|vasprintf|fopen|fdopen|fclose|f?printf|vf?printf|puts|fputs|fgets|getline|dlopen|dlclose|dlsym|dlvsym|dladdr|dladdr1|dlerror|pthread_mutex_.*|pthread_once|pthread_key_create|__cxa_atexit|atexit|CPU_ALLOC|__sched_cpualloc|getenv)$' || true)
+if [ -n "$bad_imports" ]; then
+	echo "FAIL: libvrseq.so.1 imports functions that allocate or lock:" $bad_imports
+	status=1
+fi
 if [ "$soname" != libvrseq.so.1 ]; then
 	echo "FAIL: soname is '$soname'"
 	status=1
