@@ -80,16 +80,8 @@ FUNC(name)								\
 	ret;								\
 ENDFUNC(name)
 
-LOAD_M(asm_load_m, blocks_cpu_slot, VRSEQ_CS_SLOT_LOAD_M)
-LOAD_STATUS(asm_load_status, blocks_cpu_slot, VRSEQ_CS_SLOT_LOAD_M_TO)
-LOAD_M(asm_load_cid_m, blocks_cid_slot, VRSEQ_CS_SLOT_LOAD_CID_M)
-
-FUNC(asm_load_cid_status)
-	ENTRY_BRANCH
-	xorl %edi, %edi
-	jmp asm_load_cid_status_
-ENDFUNC(asm_load_cid_status)
-LOAD_STATUS(asm_load_cid_status_, blocks_cid_slot, VRSEQ_CS_SLOT_LOAD_CID_M_TO)
+/* asm_load_cid_status: the status form without a status pointer. */
+#define NO_STATUS_THEN(target)	ENTRY_BRANCH; xorl %edi, %edi; jmp target
 
 /* One increment, the goto form: a result code per exit. */
 FUNC(asm_inc_m)
@@ -193,15 +185,7 @@ FUNC(name)								\
 	ret;								\
 ENDFUNC(name)
 
-LOAD_M(asm_load_m, blocks_cpu_slot, VRSEQ_CS_SLOT_LOAD_M)
-LOAD_STATUS(asm_load_status, blocks_cpu_slot, VRSEQ_CS_SLOT_LOAD_M_TO)
-LOAD_M(asm_load_cid_m, blocks_cid_slot, VRSEQ_CS_SLOT_LOAD_CID_M)
-
-FUNC(asm_load_cid_status)
-	mov x0, 0
-	b asm_load_cid_status_
-ENDFUNC(asm_load_cid_status)
-LOAD_STATUS(asm_load_cid_status_, blocks_cid_slot, VRSEQ_CS_SLOT_LOAD_CID_M_TO)
+#define NO_STATUS_THEN(target)	mov x0, 0; b target
 
 FUNC(asm_inc_m)
 	TLS_SLOT(blocks_cpu_slot)
@@ -257,6 +241,15 @@ ENDFUNC(asm_load_reg)
 #else
 # error "tests/asm-sections.S: x86_64 and aarch64 only"
 #endif
+
+/* The loads, on both architectures. */
+LOAD_M(asm_load_m, blocks_cpu_slot, VRSEQ_CS_SLOT_LOAD_M)
+LOAD_STATUS(asm_load_status, blocks_cpu_slot, VRSEQ_CS_SLOT_LOAD_M_TO)
+LOAD_M(asm_load_cid_m, blocks_cid_slot, VRSEQ_CS_SLOT_LOAD_CID_M)
+FUNC(asm_load_cid_status)
+	NO_STATUS_THEN(asm_load_cid_status_)
+ENDFUNC(asm_load_cid_status)
+LOAD_STATUS(asm_load_cid_status_, blocks_cid_slot, VRSEQ_CS_SLOT_LOAD_CID_M_TO)
 
 	.section .note.GNU-stack, "", %progbits
 

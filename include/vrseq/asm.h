@@ -98,29 +98,17 @@
 # define VRSEQ_CS_BEGIN_M(tp, scratch, tmp)				\
 	VRSEQ_X86_BEGIN_M_T(VRSEQ_CS_A_, %rip,				\
 			    %fs:VRSEQ_SLOT_OFF_AREA(tp), scratch, tmp)
-# define VRSEQ_X86_ASM_CHECK_M_(idoff, tp, scratch, tmp, tmp32, target)	\
+# define VRSEQ_ASM_CHECK_M_(idoff, tp, scratch, tmp, tmp32, target)	\
 	VRSEQ_X86_CHECK_M_T(VRSEQ_CS_A_, idoff,				\
 			    %fs:VRSEQ_SLOT_OFF_TAGS(tp),		\
 			    %fs:VRSEQ_SLOT_OFF_TAG(tp), scratch, tmp, tmp32, \
 			    target)
-# define VRSEQ_X86_ASM_LOAD_M_(idoff, tp, scratch, dst, dst32, target)	\
+# define VRSEQ_ASM_LOAD_M_(idoff, tp, scratch, dst, dst32, target)	\
 	VRSEQ_X86_LOAD_M_T(VRSEQ_CS_A_, idoff,				\
 			   %fs:VRSEQ_SLOT_OFF_TAGS(tp),			\
 			   %fs:VRSEQ_SLOT_OFF_TAG(tp),			\
 			   %fs:VRSEQ_SLOT_OFF_VALUE(tp), scratch, dst, dst32, \
 			   target)
-# define VRSEQ_CS_SLOT_CHECK_M_TO(tp, scratch, tmp, tmp32, target)	\
-	VRSEQ_X86_ASM_CHECK_M_(VRSEQ_AREA_OFF_CPU_ID_START, tp, scratch,	\
-			       tmp, tmp32, target)
-# define VRSEQ_CS_SLOT_LOAD_M_TO(tp, scratch, dst, dst32, target)	\
-	VRSEQ_X86_ASM_LOAD_M_(VRSEQ_AREA_OFF_CPU_ID_START, tp, scratch,	\
-			      dst, dst32, target)
-# define VRSEQ_CS_SLOT_CHECK_CID_M_TO(tp, scratch, tmp, tmp32, target)	\
-	VRSEQ_X86_ASM_CHECK_M_(VRSEQ_AREA_OFF_MM_CID, tp, scratch, tmp,	\
-			       tmp32, target)
-# define VRSEQ_CS_SLOT_LOAD_CID_M_TO(tp, scratch, dst, dst32, target)	\
-	VRSEQ_X86_ASM_LOAD_M_(VRSEQ_AREA_OFF_MM_CID, tp, scratch, dst,	\
-			      dst32, target)
 # define VRSEQ_CS_LEAVE_M(tp, scratch)					\
 	VRSEQ_X86_LEAVE_M_T(VRSEQ_CS_A_, %fs:VRSEQ_SLOT_OFF_AREA(tp),	\
 			    scratch)
@@ -151,29 +139,17 @@
 # define VRSEQ_CS_BEGIN_M(slot, scratch, tmp)				\
 	VRSEQ_A64_BEGIN_M_T(VRSEQ_CS_A_, ([slot, VRSEQ_SLOT_OFF_AREA]),	\
 			    scratch, tmp)
-# define VRSEQ_A64_ASM_CHECK_M_(idoff, slot, scratch, tmp, tmp32, target) \
+# define VRSEQ_ASM_CHECK_M_(idoff, slot, scratch, tmp, tmp32, target) \
 	VRSEQ_A64_CHECK_M_T(VRSEQ_CS_A_, idoff,				\
 			    ([slot, VRSEQ_SLOT_OFF_TAGS]),		\
 			    ([slot, VRSEQ_SLOT_OFF_TAG]), scratch, tmp, tmp32, \
 			    target)
-# define VRSEQ_A64_ASM_LOAD_M_(idoff, slot, scratch, dst, dst32, target)	\
+# define VRSEQ_ASM_LOAD_M_(idoff, slot, scratch, dst, dst32, target)	\
 	VRSEQ_A64_LOAD_M_T(VRSEQ_CS_A_, idoff,				\
 			   ([slot, VRSEQ_SLOT_OFF_TAGS]),		\
 			   ([slot, VRSEQ_SLOT_OFF_TAG]),		\
 			   ([slot, VRSEQ_SLOT_OFF_VALUE]), scratch, dst, dst32, \
 			   target)
-# define VRSEQ_CS_SLOT_CHECK_M_TO(slot, scratch, tmp, tmp32, target)	\
-	VRSEQ_A64_ASM_CHECK_M_(VRSEQ_AREA_OFF_CPU_ID_START, slot, scratch, \
-			       tmp, tmp32, target)
-# define VRSEQ_CS_SLOT_LOAD_M_TO(slot, scratch, dst, dst32, target)	\
-	VRSEQ_A64_ASM_LOAD_M_(VRSEQ_AREA_OFF_CPU_ID_START, slot, scratch,	\
-			      dst, dst32, target)
-# define VRSEQ_CS_SLOT_CHECK_CID_M_TO(slot, scratch, tmp, tmp32, target) \
-	VRSEQ_A64_ASM_CHECK_M_(VRSEQ_AREA_OFF_MM_CID, slot, scratch, tmp,	\
-			       tmp32, target)
-# define VRSEQ_CS_SLOT_LOAD_CID_M_TO(slot, scratch, dst, dst32, target)	\
-	VRSEQ_A64_ASM_LOAD_M_(VRSEQ_AREA_OFF_MM_CID, slot, scratch, dst,	\
-			      dst32, target)
 # define VRSEQ_CS_LEAVE_M(slot, scratch)				\
 	VRSEQ_A64_LEAVE_M_T(VRSEQ_CS_A_, ([slot, VRSEQ_SLOT_OFF_AREA]),	\
 			    scratch)
@@ -183,6 +159,24 @@
 #else
 # error "<vrseq/asm.h>: vrseq has critical sections for x86_64 and aarch64 only"
 #endif
+
+/*
+ * The _M checks and loads, for cpu_id_start and mm_cid, from the
+ * architecture's VRSEQ_ASM_CHECK_M_/VRSEQ_ASM_LOAD_M_(idoff, ...): base is
+ * tp on x86_64, the slot's address on aarch64.
+ */
+#define VRSEQ_CS_SLOT_CHECK_M_TO(base, scratch, tmp, tmp32, target)	\
+	VRSEQ_ASM_CHECK_M_(VRSEQ_AREA_OFF_CPU_ID_START, base, scratch, tmp,	\
+			   tmp32, target)
+#define VRSEQ_CS_SLOT_LOAD_M_TO(base, scratch, dst, dst32, target)	\
+	VRSEQ_ASM_LOAD_M_(VRSEQ_AREA_OFF_CPU_ID_START, base, scratch, dst,	\
+			  dst32, target)
+#define VRSEQ_CS_SLOT_CHECK_CID_M_TO(base, scratch, tmp, tmp32, target)	\
+	VRSEQ_ASM_CHECK_M_(VRSEQ_AREA_OFF_MM_CID, base, scratch, tmp,	\
+			   tmp32, target)
+#define VRSEQ_CS_SLOT_LOAD_CID_M_TO(base, scratch, dst, dst32, target)	\
+	VRSEQ_ASM_LOAD_M_(VRSEQ_AREA_OFF_MM_CID, base, scratch, dst, dst32, \
+			  target)
 
 /*
  * In C the forms without _TO take a C label; in assembly every target is
