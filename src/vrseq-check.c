@@ -165,23 +165,36 @@ static const char *debug_name(int mode)
 }
 
 /* The plain answer for people running tcmalloc-style allocators. */
-/* The same verdict as a token, for --json. */
-static const char *legacy_token(const struct vrseq_kernel *k)
+/* The probe's verdict on legacy self-registering code: a token for --json,
+ * and the words people read. */
+enum legacy { LEGACY_NA, LEGACY_UNKNOWN, LEGACY_SAFE, LEGACY_UNSAFE };
+
+static enum legacy legacy_of(const struct vrseq_kernel *k)
 {
 	if (!k->rseq)
-		return "not_applicable";
+		return LEGACY_NA;
 	if (k->legacy_rewrite == VRSEQ_PROBE_UNKNOWN)
-		return "unknown";
-	return k->legacy_safe ? "safe" : "unsafe";
+		return LEGACY_UNKNOWN;
+	return k->legacy_safe ? LEGACY_SAFE : LEGACY_UNSAFE;
+}
+
+static const char *legacy_token(const struct vrseq_kernel *k)
+{
+	static const char *const token[] = {
+		"not_applicable", "unknown", "safe", "unsafe",
+	};
+
+	return token[legacy_of(k)];
 }
 
 static const char *legacy_verdict(const struct vrseq_kernel *k)
 {
-	if (!k->rseq)
-		return "not applicable (no rseq)";
-	if (k->legacy_rewrite == VRSEQ_PROBE_UNKNOWN)
-		return "unknown (probe could not run)";
-	return k->legacy_safe ? "safe" : "UNSAFE";
+	static const char *const words[] = {
+		"not applicable (no rseq)", "unknown (probe could not run)",
+		"safe", "UNSAFE",
+	};
+
+	return words[legacy_of(k)];
 }
 
 static void print_probe_text(const struct vrseq_kernel *k)
