@@ -9,7 +9,7 @@
 set -u
 src=${top_srcdir:-.}
 build=${top_builddir:-.}
-tool=$build/src/vrseq-check
+tool=$build/tools/vrseq-check
 schema=$src/doc/vrseq-check.schema.json
 man=$src/man/vrseq-check.1
 status=0

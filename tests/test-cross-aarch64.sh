@@ -95,7 +95,7 @@ build() {
 		fail "$b_arch: $b_ar"
 		return 1
 	fi
-	if link "$b_cc" "$b_dir/vrseq-check" $cflags "$srcdir/src/vrseq-check.c" \
+	if link "$b_cc" "$b_dir/vrseq-check" $cflags "$srcdir/tools/vrseq-check.c" "$srcdir/tools/output.c" \
 		"$b_dir/libvrseq.a" &&
 		link "$b_cc" "$b_dir/cross-smoke" $cflags -I"$srcdir/tests" $smoke \
 			"$b_dir/libvrseq.a"; then

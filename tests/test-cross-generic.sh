@@ -37,10 +37,10 @@ done
 "$xar" rcs "$tmp/libvrseq.a" $objs || fail "riscv64: $xar"
 for p in cross-fallback vrseq-check; do
 	case $p in
-	vrseq-check) s=$srcdir/src/vrseq-check.c ;;
+	vrseq-check) s="$srcdir/tools/vrseq-check.c $srcdir/tools/output.c" ;;
 	*) s=$srcdir/tests/$p.c ;;
 	esac
-	"$xcc" $cflags -static -o "$tmp/$p" "$s" "$tmp/libvrseq.a" -lpthread \
+	"$xcc" $cflags -static -o "$tmp/$p" $s "$tmp/libvrseq.a" -lpthread \
 		2>"$tmp/$p.log" || { cat "$tmp/$p.log"; fail "riscv64: $p does not link"; }
 done
 [ $status = 0 ] || exit 1

@@ -5,7 +5,7 @@
 # SEE ALSO; section 1: NAME, SYNOPSIS, DESCRIPTION, OPTIONS, EXIT STATUS,
 # SEE ALSO; section 7: NAME, DESCRIPTION, SEE ALSO), every name in a NAME
 # line has a page (itself or a .so link to the page), every link's target
-# exists, Makefile.am installs every page, and mandoc -Tlint reports no
+# exists, Makefile.am (or a tools/*.am fragment) installs every page, and mandoc -Tlint reports no
 # warning (when mandoc is installed). test-version.sh checks the .TH
 # versions, test-symbols.sh that every function has a page.
 set -u
@@ -16,8 +16,8 @@ pages=0 links=0
 
 for page in "$src"/man/*.[0-9]; do
 	base=$(basename "$page")
-	grep -q "man/$base" "$src/Makefile.am" ||
-		fail "$base is not in Makefile.am's dist_man_MANS"
+	cat "$src/Makefile.am" "$src"/tools/*.am | grep -q "man/$base" ||
+		fail "$base is not in dist_man_MANS (Makefile.am or tools/*.am)"
 	target=$(sed -n 's/^\.so man[0-9]\/\(.*\)/\1/p' "$page")
 	if [ -n "$target" ]; then
 		links=$((links + 1))

@@ -19,6 +19,8 @@
 
 #include <vrseq.h>
 
+#include "output.h"
+
 enum {
 	EXIT_OK = 0, EXIT_SELFTEST = 1, EXIT_FALLBACK = 2, EXIT_PROBE = 3,
 	EXIT_USAGE = 64,
@@ -281,27 +283,16 @@ static const char *fallback_token(uint32_t fallback)
 	}
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
 static void print_json(const struct utsname *u, const struct vrseq_info *in,
 		       const struct selftest *tests, const struct vrseq_kernel *k,
 		       int status)
 {
 	printf("{\"schema\":%d,\"vrseq_version\":", JSON_SCHEMA);
-	json_string(vrseq_version());
+	json_string(stdout, vrseq_version());
 	printf(",\"kernel\":");
-	json_string(u->release);
+	json_string(stdout, u->release);
 	printf(",\"machine\":");
-	json_string(u->machine);
+	json_string(stdout, u->machine);
 	printf(",\"rseq_available\":%s", in->owner != VRSEQ_OWNER_NONE ? "true" : "false");
 	printf(",\"feature_size\":%u,\"feature_align\":%u", in->feature_size,
 	       in->feature_align);
@@ -316,17 +307,17 @@ static void print_json(const struct utsname *u, const struct vrseq_info *in,
 	       in->membarrier_rseq_cpu ? "true" : "false");
 	printf(",\"fallback\":\"%s\",\"fallback_reason\":",
 	       fallback_token(in->fallback));
-	json_string(vrseq_fallback_name((int)in->fallback));
+	json_string(stdout, vrseq_fallback_name((int)in->fallback));
 	printf(",\"fence_method\":\"%s\",\"nr_ids\":%u",
 	       vrseq_fence_method_name(in->fence_method), in->nr_ids);
 	printf(",\"selftest\":{");
 	for (int i = 0; i < T_COUNT; i++) {
 		printf("%s", i ? "," : "");
-		json_string(tests[i].key);
+		json_string(stdout, tests[i].key);
 		printf(":{\"result\":\"%s\",\"detail\":",
 		       tests[i].result == PASS ? "pass" :
 		       tests[i].result == FAIL ? "fail" : "skip");
-		json_string(tests[i].detail);
+		json_string(stdout, tests[i].detail);
 		printf("}");
 	}
 	printf("}");
@@ -378,9 +369,7 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		case 'V':
 			/* The tool's version, and the library's it runs with. */
-			printf("vrseq-check (vrseq) %d.%d.%d, libvrseq %s\n",
-			       VRSEQ_VERSION_MAJOR, VRSEQ_VERSION_MINOR,
-			       VRSEQ_VERSION_MICRO, vrseq_version());
+			tool_print_version("vrseq-check");
 			return EXIT_OK;
 		default:
 			usage(stderr);
