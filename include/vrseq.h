@@ -204,6 +204,10 @@ enum vrseq_fallback {
 					 * overrides) */
 	VRSEQ_FALLBACK_ARCH = 4,	/* no critical sections for this
 					 * architecture: VRSEQ_HAVE_CS is 0 (0.4.0+) */
+	VRSEQ_FALLBACK_OWN_FORBIDDEN = 5,/* libc registered nothing and vrseq
+					 * may not register its own:
+					 * VRSEQ_OWN_REGISTRATION=0 or
+					 * vrseq_set_own_registration(0) (0.4.0+) */
 };
 
 struct vrseq_info {
@@ -221,6 +225,8 @@ struct vrseq_info {
 	uint32_t nr_ids;		/* CPU ids (and cids) the tag arrays cover */
 	uint32_t guarantee;		/* 1 when slots can be valid on this thread */
 	uint32_t fallback;		/* enum vrseq_fallback: why not (0.4.0+) */
+	uint32_t own_registration;	/* 1 vrseq may register its own area where
+					 * libc has none, 0 forbidden (0.4.0+) */
 };
 
 /* Process set-up. Called lazily by every function below; calling it first
@@ -228,6 +234,21 @@ struct vrseq_info {
  * may call it). 0 or -errno (-EDEADLK from a signal handler that interrupted
  * its own thread's set-up). */
 VRSEQ_API int vrseq_init(void);
+
+/*
+ * 0.4.0+: whether vrseq may register an area of its own in threads where
+ * libc registered none (glibc.pthread.rseq=0, static or old libcs). A thread
+ * has one registration: if vrseq takes it, a library that registers later in
+ * that thread fails; forbidden, vrseq's slots there are in fallback
+ * (VRSEQ_FALLBACK_OWN_FORBIDDEN) and the registration is left to others.
+ * Forbidden when VRSEQ_OWN_REGISTRATION=0 is in the environment or after
+ * vrseq_set_own_registration(0); allow = 1 only undoes the call's own
+ * forbid. Applies to threads that bind afterwards (a thread binds at its
+ * first vrseq call). 0, -EINVAL for allow not 0 or 1, or -EBUSY when
+ * forbidding after vrseq already registered its own area in some thread
+ * (the setting is made; such threads keep their area until they exit).
+ */
+VRSEQ_API int vrseq_set_own_registration(int allow);
 
 /* Fill *info (at most `size` bytes) for the calling thread. 0 or -errno. */
 VRSEQ_API int vrseq_get_info(struct vrseq_info *info, size_t size);

@@ -33,6 +33,7 @@ int vrseq_get_info(struct vrseq_info *info, size_t size)
 	full.nr_ids = p->nr_ids;
 	full.fallback = (uint32_t)vrseq__fallback(t);
 	full.guarantee = full.fallback == VRSEQ_FALLBACK_NONE;
+	full.own_registration = vrseq__own_allowed();
 	memcpy(info, &full, full.size);
 	return 0;
 }
@@ -58,6 +59,8 @@ const char *vrseq_fallback_name(int fallback)
 		return "kernel does not abort critical sections reliably";
 	case VRSEQ_FALLBACK_ARCH:
 		return "no critical sections for this architecture";
+	case VRSEQ_FALLBACK_OWN_FORBIDDEN:
+		return "vrseq may not register its own area (VRSEQ_OWN_REGISTRATION=0)";
 	default:			return "unknown";
 	}
 }

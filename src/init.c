@@ -217,6 +217,15 @@ static bool kernel_untrusted(void)
 	return uname(&u) == 0 && vrseq__kernel_aborts_unreliable(u.release);
 }
 
+/* VRSEQ_OWN_REGISTRATION=0: an operator keeps vrseq from taking threads'
+ * one registration (vrseq_set_own_registration(3)). */
+static bool own_forbidden_by_env(void)
+{
+	const char *own = secure_getenv("VRSEQ_OWN_REGISTRATION");
+
+	return own && !strcmp(own, "0");
+}
+
 static int process_setup(struct vrseq_process *p)
 {
 	unsigned long fs = getauxval(VRSEQ_AT_RSEQ_FEATURE_SIZE);
@@ -228,6 +237,7 @@ static int process_setup(struct vrseq_process *p)
 	p->feature_size = fs ? (uint32_t)fs : 20;
 	p->feature_align = al ? (uint32_t)al : VRSEQ_RSEQ_ORIG_SIZE;
 	p->unsafe_kernel = kernel_untrusted();
+	p->own_forbidden_env = own_forbidden_by_env();
 	ret = kernel_cpu_ids(&p->nr_ids);
 	if (ret < 0)
 		return ret;

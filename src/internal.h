@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vrseq.h"
+#include "own-marker.h"
 
 /* The first generation of every id, and the generation that retires it. */
 #define VRSEQ_TAG_FIRST		VRSEQ_TAG_GEN_ONE
@@ -34,6 +35,7 @@ struct vrseq_process {
 	bool rseq_askable;		/* query.c's questions get answers */
 	int32_t fence_method;		/* enum vrseq_fence_method, fixed here */
 	bool unsafe_kernel;		/* see gate.c: every slot in fallback */
+	bool own_forbidden_env;		/* VRSEQ_OWN_REGISTRATION=0 */
 };
 
 extern struct vrseq_process vrseq__proc;
@@ -44,6 +46,9 @@ struct vrseq_thread {
 		struct vrseq_rseq_area area;
 		unsigned char bytes[VRSEQ_OWN_AREA_SIZE];
 	} own __attribute__((aligned(VRSEQ_OWN_AREA_ALIGN)));
+	/* Right behind the own area, so that vrseq-check -p can tell it from
+	 * a foreign one in a stopped process (own-marker.h). */
+	struct vrseq_own_marker own_marker;
 	struct vrseq_slot slot;
 	struct vrseq_slot cid_slot;	/* vrseq_thread_slot_mm_cid() */
 	/* Never registered: where fallback slots' critical sections store
@@ -53,6 +58,7 @@ struct vrseq_thread {
 	int32_t owner;			/* enum vrseq_owner */
 	int32_t register_errno;
 	uint32_t registered_len;
+	bool own_forbidden;		/* bound without registering (policy) */
 	bool bound;
 	bool slot_ready;
 	bool cid_slot_ready;
@@ -69,6 +75,7 @@ bool vrseq__mm_cid_usable(void);
 bool vrseq__node_id_usable(void);
 
 /* thread.c */
+bool vrseq__own_allowed(void);
 struct vrseq_thread *vrseq__thread(void);
 struct vrseq_thread *vrseq__thread_peek(void);
 

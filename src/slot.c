@@ -38,6 +38,8 @@ int vrseq__fallback(const struct vrseq_thread *t)
 		return VRSEQ_FALLBACK_ARCH;
 	if (t->owner == VRSEQ_OWNER_FOREIGN)
 		return VRSEQ_FALLBACK_FOREIGN;
+	if (!t->area && t->own_forbidden)
+		return VRSEQ_FALLBACK_OWN_FORBIDDEN;
 	if (!t->area)
 		return VRSEQ_FALLBACK_NO_RSEQ;
 	if (vrseq__proc.unsafe_kernel)

@@ -20,6 +20,36 @@
 static __thread struct vrseq_thread vrseq_tls
 	__attribute__((tls_model("initial-exec")));
 
+VRSEQ_STATIC_ASSERT(__builtin_offsetof(struct vrseq_thread, own_marker) ==
+		    VRSEQ_OWN_MARKER_OFFSET, "the marker is where tools look");
+VRSEQ_STATIC_ASSERT(VRSEQ_OWN_AREA_SIZE <= VRSEQ_OWN_MARKER_OFFSET,
+		    "nothing vrseq registers reaches the marker");
+
+/*
+ * vrseq_set_own_registration(0) sets `own_forbidden_by_call`; the
+ * environment's word is in vrseq__proc. `own_registrations` counts the
+ * threads that ever registered vrseq's area, to tell a late forbid that it
+ * was late. Both are read once per thread, at binding.
+ */
+static bool own_forbidden_by_call;
+static unsigned long own_registrations;
+
+bool vrseq__own_allowed(void)
+{
+	return !vrseq__proc.own_forbidden_env &&
+	       !__atomic_load_n(&own_forbidden_by_call, __ATOMIC_ACQUIRE);
+}
+
+int vrseq_set_own_registration(int allow)
+{
+	if (allow != 0 && allow != 1)
+		return -EINVAL;
+	__atomic_store_n(&own_forbidden_by_call, !allow, __ATOMIC_SEQ_CST);
+	if (!allow && __atomic_load_n(&own_registrations, __ATOMIC_SEQ_CST))
+		return -EBUSY;
+	return 0;
+}
+
 struct vrseq_thread *vrseq__thread_peek(void)
 {
 	return &vrseq_tls;
@@ -45,9 +75,16 @@ struct binding {
  * this thread already did (only vrseq registers this address). */
 static bool register_own(struct vrseq_thread *t, uint32_t len, int *ret)
 {
+	struct vrseq_own_marker *m = &t->own_marker;
+
+	/* Ours before and after: the marker is outside what is registered. */
+	__builtin_memcpy(m->magic, VRSEQ_OWN_MARKER_MAGIC, sizeof(m->magic));
+	m->registered_len = 0;
 	*ret = vrseq__sys_rseq(&t->own.area, len, 0, VRSEQ_RSEQ_SIG);
 	if (*ret == -EBUSY)
 		*ret = 0;
+	if (*ret == 0)
+		m->registered_len = len;
 	return *ret == 0;
 }
 
@@ -58,6 +95,13 @@ static void bind_own(struct vrseq_thread *t, struct binding *b)
 		p->feature_size : VRSEQ_RSEQ_ORIG_SIZE;
 	int ret = -EINVAL;
 
+	if (!vrseq__own_allowed()) {
+		/* Leave the thread's one registration to whoever wants it. */
+		t->own_forbidden = true;
+		b->owner = p->rseq_askable && vrseq__has_registration() ?
+			VRSEQ_OWNER_FOREIGN : VRSEQ_OWNER_NONE;
+		return;
+	}
 	/* Full feature size when our static area can hold it. */
 	if (len <= VRSEQ_OWN_AREA_SIZE && p->feature_align <= VRSEQ_OWN_AREA_ALIGN &&
 	    register_own(t, len, &ret))
@@ -69,6 +113,7 @@ static void bind_own(struct vrseq_thread *t, struct binding *b)
 	if (ret == 0) {
 		b->area = &t->own.area;
 		b->owner = VRSEQ_OWNER_VRSEQ;
+		__atomic_fetch_add(&own_registrations, 1, __ATOMIC_SEQ_CST);
 	} else if (ret == -EINVAL && p->rseq_askable && vrseq__has_registration()) {
 		b->owner = VRSEQ_OWNER_FOREIGN;	/* another area is registered */
 	} else {

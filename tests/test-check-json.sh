@@ -20,62 +20,14 @@ command -v python3 >/dev/null 2>&1 || { echo "no python3: skipped"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vrseq-json.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 
-# A validator for the subset of JSON Schema the schema uses (type, enum,
-# required, properties, additionalProperties, minimum, pattern, $ref into
-# $defs), so the test needs no python3-jsonschema.
-cat >"$tmp/validate.py" <<'EOP'
-import json, re, sys
-schema = json.load(open(sys.argv[1]))
-doc = json.load(open(sys.argv[2]))
-errors = []
-types = {"object": dict, "array": list, "string": str, "boolean": bool,
-         "null": type(None)}
-def is_type(v, t):
-    if t == "integer":
-        return isinstance(v, int) and not isinstance(v, bool)
-    return isinstance(v, types[t])
-def check(v, s, path):
-    if "$ref" in s:
-        s = schema["$defs"][s["$ref"].split("/")[-1]]
-    t = s.get("type")
-    if t is not None:
-        ts = t if isinstance(t, list) else [t]
-        if not any(is_type(v, x) for x in ts):
-            errors.append("%s: %r is not %s" % (path, v, t)); return
-    if v is None:
-        return
-    if "enum" in s and v not in s["enum"]:
-        errors.append("%s: %r not in %s" % (path, v, s["enum"]))
-    if "minimum" in s and v < s["minimum"]:
-        errors.append("%s: %r < %s" % (path, v, s["minimum"]))
-    if "pattern" in s and not re.search(s["pattern"], v):
-        errors.append("%s: %r does not match %s" % (path, v, s["pattern"]))
-    if isinstance(v, dict):
-        for k in s.get("required", []):
-            if k not in v:
-                errors.append("%s: missing %s" % (path, k))
-        props = s.get("properties", {})
-        for k, x in v.items():
-            if " " in k:
-                errors.append("%s: key %r has a space" % (path, k))
-            if k in props:
-                check(x, props[k], path + "." + k)
-            elif s.get("additionalProperties") is False:
-                errors.append("%s: unknown key %s" % (path, k))
-check(doc, schema, "$")
-if doc.get("exit_status") != int(sys.argv[3]):
-    errors.append("$.exit_status %r, exit status %s" % (doc.get("exit_status"), sys.argv[3]))
-for e in errors:
-    print("    " + e)
-sys.exit(1 if errors else 0)
-EOP
+validate=$src/tests/json-validate.py
 
 run() {	# run NAME ARGS...: validate one --json run
 	r_name=$1
 	shift
 	"$tool" --json "$@" >"$tmp/out.json" 2>"$tmp/err"
 	r_rc=$?
-	if python3 "$tmp/validate.py" "$schema" "$tmp/out.json" "$r_rc"; then
+	if python3 "$validate" "$schema" "$tmp/out.json" "$r_rc"; then
 		echo "ok: $r_name: valid schema-1 JSON, exit $r_rc"
 	else
 		sed 's/^/    > /' "$tmp/out.json" "$tmp/err"
@@ -90,7 +42,7 @@ GLIBC_TUNABLES=glibc.pthread.rseq=0 run "own registration" --no-probe
 # The validator can fail: a key with a space and an unknown token.
 sed -e 's/"same_cpu_read"/"same-CPU read"/' -e 's/"owner":"[a-z]*"/"owner":"nobody"/' \
 	"$tmp/out.json" >"$tmp/bad.json"
-if python3 "$tmp/validate.py" "$schema" "$tmp/bad.json" "$r_rc" >/dev/null; then
+if python3 "$validate" "$schema" "$tmp/bad.json" "$r_rc" >/dev/null; then
 	fail "the validator accepted a broken document"
 else
 	echo "ok: the validator rejects a key with a space and an unknown owner"

@@ -386,6 +386,120 @@ static int child_fence_first(const char *mode)
 	return 0;
 }
 
+/*
+ * Forbidding vrseq's own registration (vrseq_set_own_registration(),
+ * VRSEQ_OWN_REGISTRATION=0) with glibc's off: slots in fallback for that
+ * reason, and the thread's one registration left free for another library.
+ */
+static void *own_info_thread(void *arg)
+{
+	vrseq_get_info(arg, sizeof(struct vrseq_info));
+	return NULL;
+}
+
+static int info_in_thread(struct vrseq_info *info)
+{
+	pthread_t th;
+
+	memset(info, 0xa5, sizeof(*info));
+	if (pthread_create(&th, NULL, own_info_thread, info) ||
+	    pthread_join(th, NULL))
+		return -1;
+	return 0;
+}
+
+static bool rseq_exists(void)
+{
+	return sys_rseq(NULL, 0, 0, 0) != -ENOSYS;
+}
+
+/* Slots of a thread that bound while forbidden, and its free registration. */
+static int check_forbidden_thread(const char *mode)
+{
+	static __thread struct vrseq_rseq_area mine __attribute__((aligned(32)));
+	struct vrseq_info info;
+
+	CHECK(vrseq_get_info(&info, sizeof(info)) == 0);
+	CHECK(info.own_registration == 0);
+	CHECK(info.owner == VRSEQ_OWNER_NONE);
+	CHECK(info.fallback == VRSEQ_FALLBACK_OWN_FORBIDDEN);
+	CHECK(!info.guarantee);
+	CHECK(info.registered_len == 0 && info.register_errno == 0);
+	CHECK(!has_registration());
+	CHECK(!vrseq_slot_valid(vrseq_thread_slot()));
+	/* What the forbid is for: another library registers after vrseq. */
+	if (rseq_exists()) {
+		CHECK(sys_rseq(&mine, 32, 0, VRSEQ_RSEQ_SIG) == 0);
+		CHECK(registered_as(&mine, 32));
+		CHECK(harness_area_ok(&mine));
+		CHECK(sys_rseq(&mine, 32, VRSEQ_RSEQ_FLAG_UNREGISTER,
+			       VRSEQ_RSEQ_SIG) == 0);
+	}
+	return 0;
+}
+
+static int child_own_forbidden_call(const char *mode)
+{
+	struct vrseq_info info;
+
+	CHECK(vrseq_set_own_registration(2) == -EINVAL);
+	CHECK(vrseq_set_own_registration(-1) == -EINVAL);
+	/* Nothing registered yet: in time. */
+	CHECK(vrseq_set_own_registration(0) == 0);
+	if (check_forbidden_thread(mode))
+		return 1;
+	/* Allowed again: a new thread takes its own area... */
+	CHECK(vrseq_set_own_registration(1) == 0);
+	CHECK(info_in_thread(&info) == 0);
+	CHECK(info.own_registration == 1);
+	if (rseq_exists()) {
+		CHECK(info.owner == VRSEQ_OWNER_VRSEQ);
+		CHECK(info.registered_len >= 32);
+		/* ... so a forbid now is late, though made. */
+		CHECK(vrseq_set_own_registration(0) == -EBUSY);
+		CHECK(info_in_thread(&info) == 0);
+		CHECK(info.own_registration == 0);
+		CHECK(info.owner == VRSEQ_OWNER_NONE);
+		CHECK(info.fallback == VRSEQ_FALLBACK_OWN_FORBIDDEN);
+	} else {
+		CHECK(info.owner == VRSEQ_OWNER_NONE);
+		CHECK(info.fallback == VRSEQ_FALLBACK_NO_RSEQ);
+	}
+	return 0;
+}
+
+/* Spawned with VRSEQ_OWN_REGISTRATION=0: the call cannot undo it. */
+static int child_own_forbidden_env(const char *mode)
+{
+	struct vrseq_info info;
+
+	if (check_forbidden_thread(mode))
+		return 1;
+	CHECK(vrseq_set_own_registration(1) == 0);
+	CHECK(info_in_thread(&info) == 0);
+	CHECK(info.own_registration == 0);
+	CHECK(info.fallback == VRSEQ_FALLBACK_OWN_FORBIDDEN);
+	CHECK(strcmp(vrseq_fallback_name(VRSEQ_FALLBACK_OWN_FORBIDDEN),
+		     "unknown") != 0);
+	return 0;
+}
+
+/* With glibc's registration the forbid changes nothing but the report. */
+static int child_own_forbidden_glibc(const char *mode)
+{
+	struct vrseq_info before, info;
+
+	CHECK(vrseq_get_info(&before, sizeof(before)) == 0);
+	CHECK(before.own_registration == 1);
+	CHECK(vrseq_set_own_registration(0) == 0);
+	CHECK(info_in_thread(&info) == 0);
+	CHECK(info.own_registration == 0);
+	CHECK(info.owner == before.owner);
+	CHECK(info.fallback == before.fallback);
+	CHECK(info.guarantee == before.guarantee);
+	return 0;
+}
+
 static int run_child(const char *mode)
 {
 	if (!strcmp(mode, "clone-vm"))
@@ -400,6 +514,12 @@ static int run_child(const char *mode)
 		return child_foreign(mode);
 	if (!strcmp(mode, "no-membarrier"))
 		return child_no_membarrier(mode);
+	if (!strcmp(mode, "own-forbidden-call"))
+		return child_own_forbidden_call(mode);
+	if (!strcmp(mode, "own-forbidden-env"))
+		return child_own_forbidden_env(mode);
+	if (!strcmp(mode, "own-forbidden-glibc"))
+		return child_own_forbidden_glibc(mode);
 	fprintf(stderr, "unknown child mode %s\n", mode);
 	return EXIT_HARD;
 }
@@ -417,6 +537,10 @@ static int spawn(const char *mode, bool glibc_off)
 
 		if (glibc_off)
 			setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
+		if (!strcmp(mode, "own-forbidden-env"))
+			setenv("VRSEQ_OWN_REGISTRATION", "0", 1);
+		else
+			unsetenv("VRSEQ_OWN_REGISTRATION");
 		execv(self_path, argv);
 		_exit(EXIT_HARD);
 	}
@@ -426,6 +550,14 @@ static int spawn(const char *mode, bool glibc_off)
 }
 
 /* ------------------------------------------------------------ cases */
+
+static void test_child_own_forbidden(void)
+{
+	CU_ASSERT_EQUAL(spawn("own-forbidden-call", true), 0);
+	CU_ASSERT_EQUAL(spawn("own-forbidden-env", true), 0);
+	if (glibc_len())
+		CU_ASSERT_EQUAL(spawn("own-forbidden-glibc", false), 0);
+}
 
 static void test_this_process(void)
 {
@@ -596,6 +728,8 @@ static const struct test_case cases[] = {
 	{ "CLONE_VM child: nothing registered for it", test_child_clone_vm },
 	{ "glibc's registration replaced: foreign", test_child_replaced },
 	{ "fence before any binding interrupts", test_child_fence_first },
+	{ "own registration forbidden: fallback, area left free",
+	  test_child_own_forbidden },
 	{ NULL, NULL },
 };
 

@@ -363,6 +363,14 @@ static void test_names(void)
 		CU_ASSERT_FALSE(CALL_BOOL("vrseq_check_version", &later, &zero,
 					  &zero));
 	}
+	/* Calls that change nothing: out of range, and "allowed" (default). */
+	if (have("vrseq_set_own_registration")) {
+		int seven = 7, one = 1;
+
+		CU_ASSERT_EQUAL(CALL_INT("vrseq_set_own_registration", &seven),
+				-EINVAL);
+		CU_ASSERT_EQUAL(CALL_INT("vrseq_set_own_registration", &one), 0);
+	}
 }
 
 /*
@@ -399,7 +407,7 @@ static void check_sized(const char *fn, size_t size, size_t full, int want)
 
 static void test_info(void)
 {
-	static const size_t info_sizes[] = { 4, 40, sizeof(struct vrseq_info),
+	static const size_t info_sizes[] = { 4, 40, 44, sizeof(struct vrseq_info),
 					     sizeof(struct vrseq_info) + 16 };
 	static const size_t kernel_sizes[] = { 4, 24,
 					       sizeof(struct vrseq_kernel) + 8 };
@@ -407,7 +415,7 @@ static void test_info(void)
 	void *p = &info;
 	size_t size = sizeof(info);
 
-	_Static_assert(sizeof(struct vrseq_info) == 44, "0.4.0's vrseq_info");
+	_Static_assert(sizeof(struct vrseq_info) == 48, "0.4.0's vrseq_info");
 	_Static_assert(sizeof(struct vrseq_kernel) == 24, "vrseq_kernel");
 	CU_ASSERT_EQUAL(CALL_INT("vrseq_init"), 0);
 	for (size_t i = 0; i < sizeof(info_sizes) / sizeof(info_sizes[0]); i++)

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vrseq-check: this machine's rseq picture, and a self-test of the slot.
+ * vrseq-check: this machine's rseq picture, and a self-test of the slot;
+ * with -p PID, another process's threads instead (check-pid.c).
  * Exit status: 0 slots work here; 1 a self-test failed; 2 vrseq runs in
  * fallback mode (correct, but no per-CPU caching); 3 the kernel probe could
- * not run; 64 usage error. --json prints one object whose keys and values
- * are doc/vrseq-check.schema.json's (schema 1).
+ * not run; with -p: 0 clean, 4 a kernel-owned field was written, 5 the
+ * process could not be inspected; 64 usage error. --json prints one object
+ * whose keys and values are doc/vrseq-check.schema.json's (schema 1), or
+ * with -p doc/vrseq-check-pid.schema.json's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -19,12 +23,8 @@
 
 #include <vrseq.h>
 
+#include "check.h"
 #include "output.h"
-
-enum {
-	EXIT_OK = 0, EXIT_SELFTEST = 1, EXIT_FALLBACK = 2, EXIT_PROBE = 3,
-	EXIT_USAGE = 64,
-};
 
 /* The JSON output's version: raise it when a key changes meaning or goes. */
 #define JSON_SCHEMA	1
@@ -166,12 +166,9 @@ static const char *debug_name(int mode)
 	return mode == 1 ? "on" : mode == 0 ? "off" : "unknown";
 }
 
-/* The plain answer for people running tcmalloc-style allocators. */
-/* The probe's verdict on legacy self-registering code: a token for --json,
- * and the words people read. */
-enum legacy { LEGACY_NA, LEGACY_UNKNOWN, LEGACY_SAFE, LEGACY_UNSAFE };
-
-static enum legacy legacy_of(const struct vrseq_kernel *k)
+/* The probe's verdict on legacy self-registering code (tcmalloc-style): a
+ * token for --json, and the words people read. */
+enum legacy legacy_of(const struct vrseq_kernel *k)
 {
 	if (!k->rseq)
 		return LEGACY_NA;
@@ -180,7 +177,7 @@ static enum legacy legacy_of(const struct vrseq_kernel *k)
 	return k->legacy_safe ? LEGACY_SAFE : LEGACY_UNSAFE;
 }
 
-static const char *legacy_token(const struct vrseq_kernel *k)
+const char *legacy_token(const struct vrseq_kernel *k)
 {
 	static const char *const token[] = {
 		"not_applicable", "unknown", "safe", "unsafe",
@@ -189,7 +186,7 @@ static const char *legacy_token(const struct vrseq_kernel *k)
 	return token[legacy_of(k)];
 }
 
-static const char *legacy_verdict(const struct vrseq_kernel *k)
+const char *legacy_verdict(const struct vrseq_kernel *k)
 {
 	static const char *const words[] = {
 		"not applicable (no rseq)", "unknown (probe could not run)",
@@ -214,8 +211,12 @@ static void print_probe_text(const struct vrseq_kernel *k)
 	       "%s on this kernel\n", legacy_verdict(k));
 }
 
-static void print_probe_json(const struct vrseq_kernel *k)
+void print_probe_json(const struct vrseq_kernel *k)
 {
+	if (!k) {
+		printf(",\"probe\":null");
+		return;
+	}
 	printf(",\"probe\":{\"rseq\":%s,\"feature_size\":%u,"
 	       "\"feature_align\":%u,\"membarrier_rseq\":%s,"
 	       "\"legacy_rewrite\":\"%s\",\"v2\":\"%s\",\"cs_abort\":\"%s\","
@@ -243,7 +244,10 @@ static void print_text(const struct utsname *u, const struct vrseq_info *in,
 	if (in->register_errno)
 		printf(" (vrseq could not register: %s)",
 		       strerror(in->register_errno));
-	printf("\nnode_id usable:       %s\n", yesno(in->node_id_usable));
+	printf("\nown registration:     %s\n", in->own_registration ?
+	       "allowed (where libc registers none)" :
+	       "forbidden (VRSEQ_OWN_REGISTRATION=0 or the program's choice)");
+	printf("node_id usable:       %s\n", yesno(in->node_id_usable));
 	printf("mm_cid usable:        %s\n", yesno(in->mm_cid_usable));
 	printf("membarrier-rseq:      %s%s\n", yesno(in->membarrier_rseq),
 	       in->membarrier_rseq_cpu ? " (per-CPU)" : "");
@@ -279,6 +283,7 @@ static const char *fallback_token(uint32_t fallback)
 	case VRSEQ_FALLBACK_FOREIGN:	return "foreign";
 	case VRSEQ_FALLBACK_KERNEL:	return "kernel";
 	case VRSEQ_FALLBACK_ARCH:	return "arch";
+	case VRSEQ_FALLBACK_OWN_FORBIDDEN: return "own_forbidden";
 	default:			return "unknown";
 	}
 }
@@ -310,6 +315,7 @@ static void print_json(const struct utsname *u, const struct vrseq_info *in,
 	json_string(stdout, vrseq_fallback_name((int)in->fallback));
 	printf(",\"fence_method\":\"%s\",\"nr_ids\":%u",
 	       vrseq_fence_method_name(in->fence_method), in->nr_ids);
+	printf(",\"own_registration\":%s", json_bool(in->own_registration));
 	printf(",\"selftest\":{");
 	for (int i = 0; i < T_COUNT; i++) {
 		printf("%s", i ? "," : "");
@@ -321,26 +327,85 @@ static void print_json(const struct utsname *u, const struct vrseq_info *in,
 		printf("}");
 	}
 	printf("}");
-	if (k)
-		print_probe_json(k);
-	else
-		printf(",\"probe\":null");
+	print_probe_json(k);
 	printf(",\"exit_status\":%d}\n", status);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vrseq-check [-j|--json] [-p|--probe | -n|--no-probe] "
+	fprintf(f, "usage: vrseq-check [-j|--json] [--probe | -n|--no-probe] "
 		   "[-V|--version] [-h|--help]\n"
-		   "exit: 0 slots work, 1 self-test failed, 2 fallback mode, "
-		   "3 probe failed, 64 usage\n");
+		   "       vrseq-check -p|--pid PID [-j|--json] [-n|--no-probe] "
+		   "[-s|--samples N] [-i|--interval MS]\n"
+		   "exit: 0 slots work (-p: clean), 1 self-test failed, "
+		   "2 fallback mode, 3 probe failed, 4 kernel-owned field "
+		   "written, 5 cannot inspect, 64 usage\n");
+}
+
+/* A decimal in [min, max], or -1. */
+static long parse_number(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	return v;
+}
+
+/*
+ * Before 0.4.0 -p meant --probe (the default anyway). "-p" with nothing
+ * after it, or an option after it, keeps that meaning, with a warning;
+ * "-p PID" inspects a process.
+ */
+static void old_probe_option(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return;
+		if (strcmp(argv[i], "-p") ||
+		    (i + 1 < argc && argv[i + 1][0] != '-'))
+			continue;
+		fprintf(stderr, "vrseq-check: -p without a PID means --probe, as "
+			"before 0.4.0; write --probe (-p now takes a PID)\n");
+		argv[i] = (char *)"--probe";
+	}
+}
+
+/* -p PID: the probe (for what a write means here), then the threads. */
+static int inspect(long pid, bool probe, bool json,
+		   struct check_pid_options *opt)
+{
+#ifdef VRSEQ_CHECK_PID
+	struct vrseq_kernel kernel;
+	int ret;
+
+	opt->json = json;
+	if (probe) {
+		ret = vrseq_probe_kernel(&kernel, sizeof(kernel));
+		if (ret < 0)
+			fprintf(stderr, "vrseq-check: probe: %s\n", strerror(-ret));
+		else
+			opt->kernel = &kernel;
+	}
+	return check_pid((pid_t)pid, opt);
+#else
+	fprintf(stderr, "vrseq-check: this build has no -p (built without "
+		"libelf)\n");
+	return EXIT_PID_INSPECT;
+#endif
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "probe", no_argument, NULL, 'p' },
+		{ "probe", no_argument, NULL, 'P' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "samples", required_argument, NULL, 's' },
+		{ "interval", required_argument, NULL, 'i' },
 		{ "no-probe", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -350,16 +415,39 @@ int main(int argc, char **argv)
 	struct vrseq_info info;
 	struct utsname u;
 	struct vrseq_kernel kernel, *k = NULL;
+	struct check_pid_options pid_opt = { false, 3, 20, NULL };
 	bool json = false, probe = true;
+	long pid = 0, v;
 	int c, ret, status;
 
-	while ((c = getopt_long(argc, argv, "jpnhV", opts, NULL)) != -1) {
+	old_probe_option(argc, argv);
+	while ((c = getopt_long(argc, argv, "jp:s:i:nhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
-		case 'p':
+		case 'P':
 			probe = true;
+			break;
+		case 'p':
+			pid = parse_number(optarg, 1, INT_MAX);
+			if (pid < 0) {
+				fprintf(stderr, "vrseq-check: -p %s: not a PID\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's':
+		case 'i':
+			v = parse_number(optarg, c == 's' ? 1 : 0, c == 's' ? 1000 : 10000);
+			if (v < 0) {
+				fprintf(stderr, "vrseq-check: -%c %s: out of range\n",
+					c, optarg);
+				return EXIT_USAGE;
+			}
+			if (c == 's')
+				pid_opt.samples = (unsigned int)v;
+			else
+				pid_opt.interval_ms = (unsigned int)v;
 			break;
 		case 'n':
 			probe = false;
@@ -380,6 +468,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (pid)
+		return inspect(pid, probe, json, &pid_opt);
 	uname(&u);
 	ret = vrseq_get_info(&info, sizeof(info));
 	if (ret < 0) {
