@@ -133,13 +133,40 @@ else
 	fail "pid-target legacy does not start"
 fi
 
+# 3b. The project's legacy control (tests/test-legacy: tcmalloc's protocol
+# under stress), the real thing rather than pid-target's imitation.
+legacy_bin=
+for b in "$build/tests/.libs/test-legacy" "$build/tests/test-legacy" "$build/kernels/bin/test-legacy"; do
+	[ -x "$b" ] && file_is_elf=$(head -c 4 "$b" | od -An -c | tr -d ' ') &&
+		[ "$file_is_elf" = '177ELF' ] && { legacy_bin=$b; break; }
+done
+if [ "$debug" = on ] || [ -z "$legacy_bin" ]; then
+	echo "no legacy control binary (or debug mode on): the test-legacy case is skipped"
+else
+	GLIBC_TUNABLES=glibc.pthread.rseq=0 VRSEQ_TEST_SECONDS=4 \
+		LD_LIBRARY_PATH="$build/src/.libs" "$legacy_bin" >"$tmp/tl.out" 2>&1 &
+	tl=$!
+	pids="$pids $tl"
+	sleep 1
+	inspect tl "$tl" --no-probe
+	n=$(field tl 'sum(t["verdict"] == "legacy_writer" for t in d["threads"])')
+	if [ $rc = 4 ] && [ "$n" -ge 1 ]; then
+		ok "test-legacy ($legacy_bin): $n legacy writers found, exit 4"
+	else
+		fail "test-legacy: rc $rc, $n legacy writers"
+	fi
+	wait "$tl"
+	w=$?
+	[ $w = 0 ] || fail "test-legacy exited $w after being inspected: $(tail -2 "$tmp/tl.out")"
+fi
+
 # 4. Processes that exit while being inspected: never a hang, a crash or a
 # process left stopped; exit 0 (done in time) or 5 (it went away).
 bad=0 done0=0 done5=0
 for i in $(seq 20); do
 	"$target" churn 0.$((i % 5 + 1)) >/dev/null &
 	p=$!
-	timeout 20 "$tool" -p "$p" --json --no-probe -s 50 -i 1 >"$tmp/churn.json" 2>"$tmp/churn.err"
+	timeout 20 "$tool" -p "$p" --json --no-probe -s 1000 -i 1 >"$tmp/churn.json" 2>"$tmp/churn.err"
 	c=$?
 	case $c in
 	0) done0=$((done0 + 1)) ;;
@@ -154,6 +181,9 @@ for i in $(seq 20); do
 	w=$?
 	[ $w = 0 ] || { bad=$((bad + 1)); echo "    churn $i: the target exited $w"; }
 done
+# 1000 rounds at least a millisecond apart outlive every target (0.1 to
+# 0.5 s): the inspection must see nearly all of them go.
+[ $done5 -ge 15 ] || { bad=$((bad + 1)); echo "    only $done5 of 20 targets exited during their inspection"; }
 [ $bad = 0 ] && ok "20 churning processes inspected while they exited: $done0 finished in time (exit 0), $done5 went away (exit 5), valid JSON, each target exited 0" ||
 	fail "$bad problems with processes that exit during inspection"
 

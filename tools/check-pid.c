@@ -487,8 +487,8 @@ static const char *who_won(const struct process *pr, const struct thread *t)
 		return "vrseq registered first: a library that registers later "
 		       "in this thread fails";
 	case OWN_FOREIGN:
-		return "another library registered first: vrseq's slots are in "
-		       "fallback in this thread";
+		return "another library registered first: vrseq's slots, if "
+		       "this thread uses them, are in fallback";
 	default:
 		return NULL;
 	}
