@@ -18,10 +18,6 @@
  * of src/own-marker.h behind it; anything else is foreign.
  */
 #define _GNU_SOURCE
-#include "check.h"
-
-#ifdef VRSEQ_CHECK_PID
-
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -41,6 +37,7 @@
 #include <unistd.h>
 
 #include "../src/own-marker.h"
+#include "check.h"
 #include "output.h"
 
 /* <linux/ptrace.h> clashes with <sys/ptrace.h>; the ABI is fixed. */
@@ -670,5 +667,3 @@ out:
 	free(pr.threads);
 	return status;
 }
-
-#endif /* VRSEQ_CHECK_PID */

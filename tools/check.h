@@ -12,13 +12,6 @@
 
 #include <vrseq.h>
 
-/* -p needs libelf (to find __rseq_offset in the target's ld.so); builds
- * without <gelf.h> -- the cross-compiled test programs -- leave it out. */
-#if defined(__has_include)
-# if __has_include(<gelf.h>)
-#  define VRSEQ_CHECK_PID 1
-# endif
-#endif
 
 enum {
 	EXIT_OK = 0, EXIT_SELFTEST = 1, EXIT_FALLBACK = 2, EXIT_PROBE = 3,
@@ -43,7 +36,13 @@ struct check_pid_options {
 	const struct vrseq_kernel *kernel;	/* the probe, or NULL */
 };
 
-/* vrseq-check -p PID: report and return the exit status. */
-int check_pid(pid_t pid, const struct check_pid_options *opt);
+/*
+ * vrseq-check -p PID: report and return the exit status. check-pid.c needs
+ * libelf (to find __rseq_offset in the target's ld.so); builds that link
+ * vrseq-check.c without it -- the cross-compiled test programs -- have no
+ * -p, which the weak reference lets vrseq-check tell at run time.
+ */
+int check_pid(pid_t pid, const struct check_pid_options *opt)
+	__attribute__((weak));
 
 #endif /* VRSEQ_TOOLS_CHECK_H */

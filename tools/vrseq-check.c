@@ -378,10 +378,14 @@ static void old_probe_option(int argc, char **argv)
 static int inspect(long pid, bool probe, bool json,
 		   struct check_pid_options *opt)
 {
-#ifdef VRSEQ_CHECK_PID
 	struct vrseq_kernel kernel;
 	int ret;
 
+	if (!check_pid) {
+		fprintf(stderr, "vrseq-check: this build has no -p (built "
+			"without libelf)\n");
+		return EXIT_PID_INSPECT;
+	}
 	opt->json = json;
 	if (probe) {
 		ret = vrseq_probe_kernel(&kernel, sizeof(kernel));
@@ -391,11 +395,6 @@ static int inspect(long pid, bool probe, bool json,
 			opt->kernel = &kernel;
 	}
 	return check_pid((pid_t)pid, opt);
-#else
-	fprintf(stderr, "vrseq-check: this build has no -p (built without "
-		"libelf)\n");
-	return EXIT_PID_INSPECT;
-#endif
 }
 
 int main(int argc, char **argv)
