@@ -238,6 +238,22 @@ else
 	echo "not root (or no setpriv/nobody): the unprivileged cases are skipped"
 fi
 
+# 5b. A process someone else already traces: refused, naming the tracer.
+if command -v gdb >/dev/null 2>&1 && start traced glibc 20; then
+	gdb -q -batch -p "$pid" -ex 'shell sleep 3' >/dev/null 2>&1 &
+	g=$!
+	sleep 1.5
+	"$tool" -p "$pid" --no-probe >/dev/null 2>"$tmp/traced.err"
+	c=$?
+	if [ $c = 5 ] && grep -q "already traced by process $g" "$tmp/traced.err"; then
+		ok "a process gdb traces: exit 5, '$(cat "$tmp/traced.err")'"
+	else
+		fail "a process gdb traces: exit $c, '$(cat "$tmp/traced.err")'"
+	fi
+	wait "$g"
+	kill "$pid"; wait "$pid" 2>/dev/null
+fi
+
 # 6. Usage: a PID that is not one; -p alone keeps its old meaning (--probe).
 "$tool" -p abc >/dev/null 2>&1; c=$?
 [ $c = 64 ] && ok "-p abc: exit 64" || fail "-p abc: exit $c"

@@ -92,7 +92,7 @@ struct process {
 	size_t nthreads;
 	unsigned int rounds;
 	bool complete;
-	char error[256];
+	pid_t tracer;			/* who held a thread we could not seize */
 };
 
 /* ------------------------------------------------------------ memory */
@@ -378,6 +378,24 @@ static struct thread *thread_slot(struct process *pr, pid_t tid)
 	return t;
 }
 
+/* TracerPid of a thread, 0 when none (or unreadable). */
+static pid_t tracer_of(pid_t pid, pid_t tid)
+{
+	char path[64], line[128];
+	long tracer = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+			break;
+	fclose(f);
+	return (pid_t)tracer;
+}
+
 static bool process_alive(pid_t pid)
 {
 	char path[64];
@@ -419,6 +437,8 @@ static int sample_round(struct process *pr)
 		} else if (r == -EPERM && !process_alive(pr->pid)) {
 			t->gone = true;
 		} else if (r < 0) {
+			if (r == -EPERM)
+				pr->tracer = tracer_of(pr->pid, t->tid);
 			ret = r;
 		}
 	}
@@ -584,7 +604,11 @@ static int fail_inspect(const struct process *pr, bool json, const char *what,
 {
 	char msg[512];
 
-	if (err == -EPERM || err == -EACCES)
+	if (err == -EPERM && pr->tracer)
+		snprintf(msg, sizeof(msg), "cannot inspect process %d: it is "
+			 "already traced by process %d (a debugger or strace; "
+			 "ptrace allows one tracer)", (int)pr->pid, (int)pr->tracer);
+	else if (err == -EPERM || err == -EACCES)
 		snprintf(msg, sizeof(msg), "cannot inspect process %d: %s: %s "
 			 "(ptrace needs the same user and a non-setuid process, "
 			 "or CAP_SYS_PTRACE; Yama's ptrace_scope may forbid more)",
