@@ -475,9 +475,11 @@ VRSEQ_INLINE int vrseq_slot_commit(struct vrseq_slot *slot,
 			     VRSEQ_TAG_GEN_MASK - VRSEQ_TAG_GEN_ONE ||
 			     !vrseq_slot_usable(slot), 0))
 		return VRSEQ_UNCACHED;
-	do
-		ret = vrseq_arch_commit(slot, token, value);
-	while (ret == VRSEQ_ABORTED);
+	/* Cleared again after every abort: a signal handler's commit in
+	 * between may have left its own tag, which an aborted attempt's value
+	 * store would pair with our value (tests/model/vrseq-slot.pml). */
+	while ((ret = vrseq_arch_commit(slot, token, value)) == VRSEQ_ABORTED)
+		vrseq_slot_clear(slot);
 	return ret;
 }
 

@@ -82,8 +82,15 @@ if [ -z "$compilers" ]; then
 fi
 echo "C++ compilers: $compilers"
 
+# rseq-cs-lint is tools/cs-lint.c (vrseq-scan's checks) on libelf: the
+# flags configure found (LIBELF_CFLAGS/LIBS from the tests' environment),
+# else pkg-config's, else -lelf.
+libelf_flags="${LIBELF_CFLAGS:-} ${LIBELF_LIBS:-}"
+[ -n "${LIBELF_LIBS:-}" ] ||
+	libelf_flags=$(pkg-config --cflags --libs libelf 2>/dev/null) || libelf_flags=-lelf
 if ! $cc -std=gnu11 -O2 -Wall -Wextra -Werror ${SANITIZER_FLAGS:-} \
-	-o "$tmp/rseq-cs-lint" "$srcdir/tests/rseq-cs-lint.c"; then
+	-I"$srcdir/tools" -o "$tmp/rseq-cs-lint" "$srcdir/tests/rseq-cs-lint.c" \
+	"$srcdir/tools/cs-lint.c" $libelf_flags; then
 	echo "FAIL: rseq-cs-lint does not compile"
 	exit 1
 fi

@@ -3,7 +3,7 @@
 # Reads the console log of one kernel-matrix boot (or of the host run) and
 # prints one tab-separated record per event, for run-matrix:
 #   boot    KERNEL  DEBUG_SWITCH(yes|no)
-#   run     DEBUG REG TEST STATUS SECONDS DUP LOST STALE POISON CORRUPTION ABI METRICS
+#   run     DEBUG REG TEST STATUS SECONDS DUP LOST STALE POISON CORRUPTION ABI METRICS NOCACHE
 #   json    DEBUG   JSON
 #   nodebug DEBUG
 #   dmesg   LINE
@@ -12,6 +12,9 @@
 # DUP..ABI are "-" when the program did not report them; METRICS is 1 when
 # it printed a VRSEQ-METRICS line. ABI sums "abi checks: X, violations: Y"
 # (CUnit programs) or the abi= field of VRSEQ-METRICS (the others).
+# NOCACHE is the errno name of a legacy control that ran without per-CPU
+# caching ("per-CPU caching off: rseq registration failed (EINVAL)": its
+# own rseq() failed, as under vrseq-run on an unsafe kernel), else "-".
 
 function kv(line, key,   i, n, f) {	# key=value from a marker line
 	n = split(line, f, /[ \t]+/)
@@ -25,6 +28,7 @@ function reset() {
 	dup = lost = stale = poison = corr = abi = "-"
 	metrics = 0
 	cunit_abi = "-"
+	nocache = "-"
 }
 
 function add(old, v) {
@@ -70,7 +74,7 @@ marker ~ /^VRSEQ-RESULT / {
 		abi = cunit_abi
 	print "run", kv(marker, "debug"), kv(marker, "reg"), kv(marker, "test"),
 	      kv(marker, "status"), orz(kv(marker, "seconds")),
-	      dup, lost, stale, poison, corr, abi, metrics
+	      dup, lost, stale, poison, corr, abi, metrics, nocache
 	reset()
 	next
 }
@@ -98,6 +102,13 @@ marker ~ /^VRSEQ-END/ {
 	match(line, /(Oops|Kernel panic|BUG:|WARNING:)/)
 	line = substr(line, RSTART)
 	print "oops", line
+	next
+}
+nocache == "-" && /per-CPU caching off: rseq registration failed \(/ {
+	s = substr(line, index(line, "registration failed (") + 21)
+	nocache = substr(s, 1, index(s, ")") - 1)
+	if (nocache == "")
+		nocache = "?"
 	next
 }
 /abi checks: [0-9]+, violations: [0-9]+/ {
