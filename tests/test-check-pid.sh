@@ -200,13 +200,19 @@ fi
 
 # 5. Unprivileged: someone else's process is refused plainly; one's own
 # works (unless Yama forbids even that: then the same plain refusal).
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1 &&
+	[ -x "$build/tools/.libs/vrseq-check" ] && [ -x "$build/tests/.libs/pid-target" ] &&
+	setpriv --reuid=nobody --regid=nogroup --clear-groups test -r "$tmp"; then
 	as_nobody="setpriv --reuid=nobody --regid=nogroup --clear-groups"
-	cp "$tool" "$target" "$tmp/" 2>/dev/null
-	# libtool wrappers: run the real binaries with the library beside them
-	libdir=$(cd "$build/src/.libs" && pwd)
+	# The real binaries and the library, where nobody can reach them (the
+	# build tree may be private, as in a package build).
+	nb=$tmp/nobody
+	mkdir -p "$nb" && chmod 755 "$nb" &&
+		cp "$build/tools/.libs/vrseq-check" "$build/tests/.libs/pid-target" "$nb/" &&
+		cp -P "$build"/src/.libs/libvrseq.so* "$nb/" || nb=
+	libdir=$nb
 	start rootproc glibc 10
-	LD_LIBRARY_PATH=$libdir $as_nobody "$build/tools/.libs/vrseq-check" -p "$pid" --no-probe \
+	LD_LIBRARY_PATH=$libdir $as_nobody "$nb/vrseq-check" -p "$pid" --no-probe \
 		>/dev/null 2>"$tmp/eperm.err"
 	c=$?
 	if [ $c = 5 ] && grep -q "cannot inspect process $pid: .*(ptrace needs the same user" "$tmp/eperm.err"; then
@@ -215,13 +221,13 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && id nobody >/dev/n
 		fail "nobody inspecting root's process: exit $c, '$(cat "$tmp/eperm.err")'"
 	fi
 	kill "$pid"; wait "$pid" 2>/dev/null
-	LD_LIBRARY_PATH=$libdir $as_nobody "$build/tests/.libs/pid-target" glibc 10 \
+	LD_LIBRARY_PATH=$libdir $as_nobody "$nb/pid-target" glibc 10 \
 		>"$tmp/mine.out" 2>&1 &
 	p=$!
 	pids="$pids $p"
 	for _ in $(seq 100); do grep -q ready "$tmp/mine.out" && break; sleep 0.05; done
 	scope=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo none)
-	LD_LIBRARY_PATH=$libdir $as_nobody "$build/tools/.libs/vrseq-check" -p "$p" --no-probe --json \
+	LD_LIBRARY_PATH=$libdir $as_nobody "$nb/vrseq-check" -p "$p" --no-probe --json \
 		>"$tmp/mine.json" 2>"$tmp/mine.err"
 	c=$?
 	case $scope:$c in

@@ -43,9 +43,14 @@ pass() { echo "PASS $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 skip() { echo "SKIP $*"; skipped=$((skipped + 1)); }
 
-# The linter, built with the project's compiler (and its sanitizers).
+# The linter (tools/cs-lint.c on libelf, as in test-cross-aarch64.sh),
+# built with the project's compiler (and its sanitizers).
+libelf_flags="${LIBELF_CFLAGS:-} ${LIBELF_LIBS:-}"
+[ -n "${LIBELF_LIBS:-}" ] ||
+	libelf_flags=$(pkg-config --cflags --libs libelf 2>/dev/null) || libelf_flags=-lelf
 if ! $cc -std=gnu11 -O2 -Wall -Wextra -Werror ${SANITIZER_FLAGS:-} \
-	-o "$tmp/rseq-cs-lint" "$srcdir/tests/rseq-cs-lint.c"; then
+	-I"$srcdir/tools" -o "$tmp/rseq-cs-lint" "$srcdir/tests/rseq-cs-lint.c" \
+	"$srcdir/tools/cs-lint.c" $libelf_flags; then
 	echo "FAIL: rseq-cs-lint does not compile"
 	exit 1
 fi
