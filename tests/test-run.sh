@@ -162,6 +162,33 @@ expect "unknown libc: filtered, inherited across exec" "GLIBC_TUNABLES=glibc.pth
 Seccomp:	2
 rseq: ENOSYS" "$(cat "$tmp/bare.out")"
 
+# ---- an unsafe kernel, simulated: under the filter of an outer vrseq-run
+# (a script without #!, so "libc unknown": filtered) the inner vrseq-run's
+# probe finds no rseq, which counts as unsafe.
+printf 'exec "$@"\n' >"$tmp/wrap"
+chmod +x "$tmp/wrap"
+# inner MODE: the inner vrseq-run's output (stdout, then stderr) on run-probe
+inner() {
+	"$run" --deny -q -- "$tmp/wrap" env GLIBC_TUNABLES=glibc.pthread.rseq=0 \
+		"$run" "$@" -- "$probe" >"$tmp/in.out" 2>"$tmp/in.err"
+}
+inner --auto
+expect "unsafe: --auto drops the tunable" "GLIBC_TUNABLES unset" "$(head -n 1 "$tmp/in.out")"
+expect "unsafe: --auto, the one line" "vrseq-run: legacy rseq self-registration is unsafe on $release (no rseq system call): dropped glibc.pthread.rseq=0 from GLIBC_TUNABLES" "$(cat "$tmp/in.err")"
+inner --auto -q
+expect "unsafe: --auto -q: silent" "" "$(cat "$tmp/in.err")"
+inner --allow
+expect "unsafe: --allow keeps the tunable" "GLIBC_TUNABLES=glibc.pthread.rseq=0" "$(head -n 1 "$tmp/in.out")"
+expect "unsafe: --allow, the line" "vrseq-run: legacy rseq self-registration is unsafe on $release (no rseq system call): allowed on an unsafe kernel (--allow): nothing changed" "$(cat "$tmp/in.err")"
+inner -n --json
+if python3 "$validate" "$schema" "$tmp/in.out"; then
+	ok "-n --json, unsafe: valid"
+else
+	fail "-n --json, unsafe: invalid"; cat "$tmp/in.out"
+fi
+check "-n --json, unsafe: decision $(cat "$tmp/in.out")" grep -q \
+	'"mode":"auto",.*"probe":{"rseq":false,.*"unsafe":true,"reason":"no rseq system call",.*"actions":\["drop_tunable"\],"glibc_tunables":null}$' "$tmp/in.out"
+
 # ---- exit statuses and usage.
 "$run" -q -- "$tmp/no-such-program" 2>"$tmp/e.err"
 expect "not found: 127" 127 $?

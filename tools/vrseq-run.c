@@ -427,7 +427,8 @@ static void print_line(const struct decision *d)
 		snprintf(what, sizeof(what), "%s",
 			 d->apply ? "nothing to change (the program's libc "
 				    "registers rseq first)" :
-				    "--allow: nothing changed");
+				    "allowed on an unsafe kernel (--allow): "
+				    "nothing changed");
 	if (d->mode == MODE_DENY && !d->unsafe)
 		fprintf(stderr, "vrseq-run: legacy rseq self-registration "
 			"denied (--deny): %s\n", what);
