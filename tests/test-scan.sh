@@ -120,6 +120,34 @@ if [ -f "$libc" ] && [ -n "$ldso" ] && [ -f "$ldso" ]; then
 		skip "glibc before 2.35 (no rseq registration): $libc"
 	fi
 	expect "/bin/sh" "no_rseq 0 0 0 0 0" /bin/sh
+	# glibc's static archive: its registering members (dl-tls_init_tp.o,
+	# pthread_create.o) are glibc's, none legacy; its empty archives
+	# (libanl.a is the magic alone) hold no object and are not damaged.
+	libc_a=$($cc -print-file-name=libc.a 2>/dev/null)
+	if [ -f "$libc_a" ]; then
+		"$tool" --json "$libc_a" >"$tmp/libca.json"
+		la_rc=$?
+		got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1])); v = d["summary"]["verdicts"]
+regs = sorted(o["member"] for o in d["objects"] if o["verdict"] == "libc_registration")
+print(v["legacy_self_registering"], v["damaged"], v["bad_descriptors"], ",".join(regs))' "$tmp/libca.json")
+		case $got in
+		"0 0 0 "*dl-tls_init_tp.o*)
+			[ $la_rc = 0 ] && pass "libc.a: glibc's members ${got#0 0 0 }, none legacy, exit 0" ||
+				fail "libc.a: exit $la_rc" ;;
+		*) fail "libc.a: got '$got' (legacy damaged bad libc_registration-members)" ;;
+		esac
+	fi
+	printf '!<arch>\n' >"$tmp/empty.a"
+	expect "an empty archive" "- 0 0 0 0 0" "$tmp/empty.a"
+	# A static-pie with a .dynsym but no symbols of glibc's (qemu-user):
+	# glibc by its tunable's name, its sites glibc's.
+	for q in /usr/bin/qemu-aarch64-static /usr/bin/qemu-x86_64-static; do
+		[ -f "$q" ] || continue
+		expect "$q (static-pie, glibc inside)" "libc_registration 0 0 0 0 0" "$q"
+		break
+	done
 else
 	skip "no libc.so.6/ld.so found ($libc, $ldso)"
 fi
@@ -195,6 +223,36 @@ print(o["needed"], " ".join(sorted(o["version_needs"])) + " ")' "$tmp/slot.json"
 		fi
 	else
 		fail "cannot compile $tmp/unres.c: $(head -1 "$tmp/cc.log")"
+	fi
+
+	# A false positive the filter removes (libLLVM-14's bytes): "b8 4e 01
+	# 00 00" inside cmpb $0,0x14e(%r8), "0f 05" inside je's rel32.
+	if [ "$(uname -m)" = x86_64 ]; then
+		printf '%s\n' 'int f(void);' \
+			'int f(void) { __asm__ volatile("jmp 1f\n\t.byte 0x41,0x80,0xb8,0x4e,1,0,0,0,0x0f,0x84,0x0f,0x05,0,0\n1:"); return 0; }' \
+			>"$tmp/fp.c"
+		$cc -c -o "$tmp/fp.o" "$tmp/fp.c" &&
+			expect "mov \$334 and 0f 05 inside other instructions" "no_rseq 0 0 0 0 0" "$tmp/fp.o"
+	fi
+
+	# tcmalloc's names: its TLS slab pointer (C), its slab functions
+	# (C++, mangled); each a marker, so legacy.
+	echo '__thread void *tcmalloc_slabs; int f(void); int f(void) { return 0; }' \
+		>"$tmp/slabs.c"
+	if $cc -c -o "$tmp/slabs.o" "$tmp/slabs.c" 2>"$tmp/cc.log"; then
+		expect "tcmalloc_slabs (C)" "legacy_self_registering 0 0 0 0 1" "$tmp/slabs.o"
+	else
+		fail "cannot compile $tmp/slabs.c: $(head -1 "$tmp/cc.log")"
+	fi
+	cxx=${CXX:-c++}
+	echo 'namespace tcmalloc { namespace subtle { int TcmallocSlab_Internal_Push(int x) { return x; } } }' \
+		>"$tmp/slab.cc"
+	if command -v "${cxx%% *}" >/dev/null 2>&1 &&
+		$cxx -c -o "$tmp/slab.o" "$tmp/slab.cc" 2>"$tmp/cc.log"; then
+		expect "TcmallocSlab_Internal (C++, mangled)" \
+			"legacy_self_registering 0 0 0 0 1" "$tmp/slab.o"
+	else
+		skip "no C++ compiler ($cxx)"
 	fi
 
 	# The legacy control, dynamic and static, built here.

@@ -135,6 +135,9 @@ struct object {
 	struct list markers;
 	/* glibc */
 	bool defines_rseq_offset, defines_libc_start, glibc_tunable, is_glibc;
+	bool glibc_internal;	/* glibc's own rseq symbols (libc.a) */
+	bool has_needed;	/* a DT_NEEDED: dynamically linked */
+	size_t libc_sites;
 	struct list glibc_refs;
 	/* system call sites */
 	bool sc_scanned;
@@ -153,7 +156,7 @@ struct object {
 	bool cs_done;
 	struct list cs_problems;
 	/* vrseq */
-	bool needs_vrseq, static_vrseq, refs_vrseq;
+	bool needs_vrseq, static_vrseq, refs_vrseq, vrseq_by_string;
 	struct list vrseq_versions;
 };
 
@@ -230,9 +233,16 @@ static void one_symbol(struct object *o, const GElf_Sym *s, const char *name)
 	if (defined && global && (strcmp(name, "__rseq_refcount") == 0 ||
 				  strcmp(name, "rseq_register_current_thread") == 0))
 		list_add(&o->markers, "librseq", name);
-	/* glibc's registration. */
+	/* glibc's registration. It defines __rseq_offset (ld.so, a static
+	 * program), and its own objects (libc.a's dl-tls_init_tp.o) define
+	 * __rseq_flags or use the hidden _rseq_offset/_rseq_size. */
 	if (strcmp(name, "__rseq_offset") == 0 && defined)
 		o->defines_rseq_offset = true;
+	else if ((defined && (strcmp(name, "__rseq_size") == 0 ||
+			      strcmp(name, "__rseq_flags") == 0)) ||
+		 strcmp(name, "_rseq_offset") == 0 ||
+		 strcmp(name, "_rseq_size") == 0)
+		o->glibc_internal = true;
 	else if (!defined && (strcmp(name, "__rseq_offset") == 0 ||
 			      strcmp(name, "__rseq_size") == 0 ||
 			      strcmp(name, "__rseq_flags") == 0))
@@ -307,6 +317,7 @@ static void read_dynamic(struct object *o)
 					break;
 				if (dyn.d_tag != DT_NEEDED)
 					continue;
+				o->has_needed = true;
 				lib = elf_strptr(e, sec->sh.sh_link, dyn.d_un.d_val);
 				if (lib && (starts(lib, "libvrseq.so") ||
 					    starts(lib, "libvrseq-ffi.so")))
@@ -536,6 +547,21 @@ static bool a64_call_is_syscall(const struct object *o, size_t sec,
  * registers in (start_thread, its static rseq_register_current_thread):
  * a static program's own function with a plain name is not glibc's.
  */
+static bool glibc_registers_in(const char *fn)
+{
+	return strcmp(fn, "__tls_init_tp") == 0 ||
+	       strcmp(fn, "start_thread") == 0 ||
+	       strcmp(fn, "rseq_register_current_thread") == 0;
+}
+
+static bool list_has(const struct list *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
 static bool glibc_function(const char *fn)
 {
 	return !fn || fn[0] == '_' || strcmp(fn, "start_thread") == 0 ||
@@ -561,8 +587,13 @@ static void add_site(struct object *o, uint64_t addr, bool call)
 		owner = OWN_VRSEQ;
 	else if (!call && o->is_glibc && glibc_function(fn))
 		owner = OWN_LIBC;
+	else if (!call && fn && glibc_registers_in(fn) &&
+		 list_has(&o->glibc_refs, "__rseq_size"))
+		owner = OWN_LIBC;	/* libc.a's pthread_create.o */
 	else if (!fn && call && o->static_vrseq)
 		owner = OWN_VRSEQ;
+	if (owner == OWN_LIBC)
+		o->libc_sites++;
 	if (owner == OWN_UNKNOWN)
 		o->unknown_sites++;
 	else if (owner == OWN_VRSEQ)
@@ -575,6 +606,29 @@ static void add_site(struct object *o, uint64_t addr, bool call)
 	s->call = call;
 	s->fn = fn;
 	s->owner = owner;
+}
+
+/*
+ * A plausibility filter against the commonest false positive of the byte
+ * pattern (no decoder here): the 0f 05 may lie inside the rel32 of a call,
+ * jmp or conditional jump (libLLVM-14 has "80 b8 4e 01 00 00 00" = cmpb
+ * $0,0x14e(%rax), then "0f 84 0f 05 00 00" = je). The bytes before the
+ * mov are not filtered: the ModRM or immediate ending the instruction
+ * before takes any value (tcmalloc's syscall() call in a Google Cloud SDK
+ * program follows "45 31 f6", xor %r14d,%r14d).
+ */
+static bool x86_in_rel32(const unsigned char *p, size_t j, size_t from)
+{
+	/* p[j] starts "0f 05": is it byte 0..2 of the rel32 of e8/e9 or of
+	 * 0f 8x, with that instruction's opcode at or after `from`? */
+	for (size_t k = 0; k <= 2; k++) {
+		if (j >= from + k + 1 && (p[j - k - 1] == 0xe8 || p[j - k - 1] == 0xe9))
+			return true;
+		if (j >= from + k + 2 && p[j - k - 2] == 0x0f &&
+		    (p[j - k - 1] & 0xf0) == 0x80)
+			return true;
+	}
+	return false;
 }
 
 static void scan_x86(struct object *o, size_t sec, bool i386)
@@ -607,7 +661,8 @@ static void scan_x86(struct object *o, size_t sec, bool i386)
 					(p[j] == 0xcd && p[j + 1] == 0x80) ||
 					(j + 7 <= n && p[j] == 0x65 && p[j + 1] == 0xff &&
 					 p[j + 2] == 0x15 && le32(p + j + 3) == 0x10) :
-					p[j] == 0x0f && p[j + 1] == 0x05;
+					p[j] == 0x0f && p[j + 1] == 0x05 &&
+					!x86_in_rel32(p, j, i + len);
 
 				if (hit) {
 					add_site(o, s->addr + i, false);
@@ -673,7 +728,10 @@ static void fingerprints(struct object *o)
 	/* The variable libvrseq's initialisation reads (src/init.c). */
 	static const char vrseq_env[] = "VRSEQ_OWN_REGISTRATION";
 
-	if (o->has_symtab || o->has_dynsym)
+	/* Only where symbols cannot tell: no .symtab, and statically linked
+	 * (a static-pie such as qemu-user's has a .dynsym but no DT_NEEDED);
+	 * a dynamic program may hold the tunable's name for other reasons. */
+	if (o->has_symtab || o->has_needed || o->is_glibc)
 		return;
 	for (size_t i = 1; i < o->im.shnum; i++) {
 		const struct cs_section *s = &o->im.sec[i];
@@ -686,7 +744,7 @@ static void fingerprints(struct object *o)
 			if (memmem(s->data, s->size, tunable, sizeof(tunable)))
 				o->glibc_tunable = o->is_glibc = true;
 			if (memmem(s->data, s->size, vrseq_env, sizeof(vrseq_env)))
-				o->static_vrseq = true;
+				o->static_vrseq = o->vrseq_by_string = true;
 		} else if (o->im.eh.e_machine == EM_X86_64 && !o->have_syscall_fn &&
 			   (hit = memmem(s->data, s->size, x86_64_syscall_fn,
 					 sizeof(x86_64_syscall_fn)))) {
@@ -753,8 +811,8 @@ static enum verdict verdict_of(const struct object *o)
 	if (o->needs_vrseq || o->static_vrseq || o->refs_vrseq ||
 	    o->vrseq_sites)
 		return V_VRSEQ;
-	if (o->is_glibc && (o->defines_rseq_offset || o->glibc_tunable ||
-			    o->sites_total))
+	if ((o->is_glibc && (o->defines_rseq_offset || o->glibc_tunable ||
+			     o->sites_total)) || o->libc_sites)
 		return V_LIBC;
 	if (o->glibc_refs.total)
 		return V_SHARES_GLIBC;
@@ -772,7 +830,8 @@ static void analyse(struct object *o, Elf *e, bool require_array)
 	o->image_ok = true;
 	read_symbols(o);
 	read_dynamic(o);
-	o->is_glibc = o->defines_rseq_offset || o->defines_libc_start;
+	o->is_glibc = o->defines_rseq_offset || o->defines_libc_start ||
+		      o->glibc_internal;
 	fingerprints(o);
 	scan_syscalls(o);
 	if (cs_lint(&o->im, require_array, &o->cs, cs_problem, o) < 0) {
@@ -914,7 +973,8 @@ static void print_text(struct run *run, const struct object *o)
 	if (o->is_glibc)
 		fprintf(f, "    glibc: %s\n", o->defines_rseq_offset ?
 			"defines __rseq_offset" : o->defines_libc_start ?
-			"defines __libc_start_main" :
+			"defines __libc_start_main" : o->glibc_internal ?
+			"one of glibc's own objects (its internal rseq symbols)" :
 			"holds the glibc.pthread.rseq tunable (no symbols)");
 	for (size_t i = 0; i < o->glibc_refs.n; i++)
 		fprintf(f, "    uses glibc's registration: %s\n", o->glibc_refs.v[i]);
@@ -949,9 +1009,9 @@ static void print_text(struct run *run, const struct object *o)
 	if (o->needs_vrseq)
 		fprintf(f, "    needs libvrseq.so.1\n");
 	if (o->static_vrseq)
-		fprintf(f, "    contains libvrseq (%s)\n", o->has_symtab ||
-			o->has_dynsym ? "defines vrseq_init or vrseq__proc" :
-			"no symbols; holds libvrseq's VRSEQ_OWN_REGISTRATION");
+		fprintf(f, "    contains libvrseq (%s)\n", o->vrseq_by_string ?
+			"no symbols; holds libvrseq's VRSEQ_OWN_REGISTRATION" :
+			"defines vrseq_init or vrseq__proc");
 	if (o->refs_vrseq && !o->needs_vrseq && !o->static_vrseq)
 		fprintf(f, "    references vrseq_* functions\n");
 	if (o->vrseq_versions.n) {
@@ -1011,6 +1071,9 @@ static void scan_archive(struct run *run, Elf *ar, const char *path, int depth)
 	Elf *m;
 	unsigned long n = 0;
 
+	int err;
+	size_t size = 0;
+
 	while ((m = elf_begin(run->fd, cmd, ar)) != NULL) {
 		Elf_Arhdr *h = elf_getarhdr(m);
 		const char *name = h && h->ar_name ? h->ar_name : "?";
@@ -1024,8 +1087,11 @@ static void scan_archive(struct run *run, Elf *ar, const char *path, int depth)
 		if (cmd == ELF_C_NULL || ++n > 1000000)
 			break;
 	}
-	if (elf_errno() && n == 0)
-		damaged(run, path, NULL, elf_errmsg(-1));
+	/* An archive of no members (glibc's libanl.a: its magic only) holds
+	 * no object and is not damaged. */
+	err = elf_errno();
+	if (err && n == 0 && elf_rawfile(ar, &size) && size > SARMAG)
+		damaged(run, path, NULL, elf_errmsg(err));
 }
 
 static void scan_elf(struct run *run, Elf *e, const char *path,
