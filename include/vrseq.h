@@ -351,10 +351,29 @@ struct vrseq_kernel {
 	int32_t debug_mode;		/* rseq/debug in debugfs: 1, 0, -1 unknown */
 	uint8_t legacy_safe;		/* legacy self-registering code is safe */
 	/* Critical sections are aborted on preemption, signals and
-	 * membarrier-rseq: VRSEQ_PROBE_NO on arm64 6.19-7.0.13 (known by
-	 * release, see vrseq_info.fallback), else VRSEQ_PROBE_YES. */
+	 * membarrier-rseq, measured (0.4.0+; the cs_abort_* fields below):
+	 * VRSEQ_PROBE_NO when any of the three let a section commit,
+	 * VRSEQ_PROBE_YES when every one measured aborted every section it
+	 * hit, VRSEQ_PROBE_UNKNOWN when none could be measured. */
 	uint8_t cs_abort;
 	uint8_t reserved[2];
+	/* 0.4.0+ (size >= 44): cs_abort by cause, VRSEQ_PROBE_* each: a
+	 * signal delivered to the section's thread, a preemption by a thread
+	 * on its CPU, a membarrier-rseq IPI to its CPU from another one. */
+	uint8_t cs_abort_signal;
+	uint8_t cs_abort_preempt;
+	uint8_t cs_abort_membarrier;
+	/* What the release-string gate assumes (VRSEQ_PROBE_NO on arm64
+	 * 6.19-7.0.13, else VRSEQ_PROBE_YES), whatever VRSEQ_TRUST_KERNEL
+	 * says: where it differs from cs_abort, the gate is wrong here. */
+	uint8_t cs_abort_release;
+	uint16_t cs_hits_signal;	/* sections the event hit, */
+	uint16_t cs_hits_preempt;
+	uint16_t cs_hits_membarrier;
+	uint16_t cs_committed_signal;	/* and of those, sections that */
+	uint16_t cs_committed_preempt;	/* committed all the same */
+	uint16_t cs_committed_membarrier;
+	uint32_t cs_abort_usec;		/* the experiment's wall time */
 };
 
 /*

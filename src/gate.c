@@ -7,10 +7,15 @@
  * 7.0.14+). A fence there cannot stop a section that validated the old
  * generation, so vrseq binds every slot in fallback mode on such a kernel.
  *
- * This is decided from the release string, because the experiment that
- * shows it (a section spun across a preemption) costs milliseconds and a
- * helper thread at start-up. VRSEQ_TRUST_KERNEL=1 in the environment
- * overrides it, for kernels that carry the fix under an older version.
+ * This is decided from the release string, not by the experiment that shows
+ * it (cs-abort.c), because the experiment costs a child process, a helper
+ * thread and 11-16 ms on an idle machine (vrseq_probe_kernel(3)), and the
+ * gate runs in process set-up, which a program's first malloc() may be
+ * waiting for: every process would pay that, against one uname() here. The
+ * experiment is what vrseq-check runs and compares with this answer; where
+ * they disagree, VRSEQ_TRUST_KERNEL=1 (a kernel carrying the fix under an
+ * older version) or =0 (one lacking it under a newer version) overrides
+ * the release (init.c).
  */
 #include <stdbool.h>
 #include <string.h>

@@ -25,18 +25,18 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "gate.h"
 #include "membarrier.h"
+#include "probe.h"
 
 #define LEGACY_BIT	0x80000000u
 #define PROBE_ROUNDS	3
 #define CHILD_SECONDS	5
-
-/* Child exit statuses. */
-enum { CHILD_YES = 0, CHILD_NO = 1, CHILD_MIXED = 2, CHILD_CANNOT = 3 };
 
 /* A private area for the child; static so it needs no allocation. */
 static union {
@@ -115,6 +115,12 @@ static int child_register(const struct vrseq_thread *t, uint32_t len)
 	memset(&probe_area, 0, sizeof(probe_area));
 	probe_area.area.cpu_id = (uint32_t)VRSEQ_RSEQ_CPU_ID_UNINITIALIZED;
 	return vrseq__sys_rseq(&probe_area.area, len, 0, VRSEQ_RSEQ_SIG);
+}
+
+struct vrseq_rseq_area *vrseq__probe_register_private(
+	const struct vrseq_thread *t, uint32_t len)
+{
+	return child_register(t, len) < 0 ? NULL : &probe_area.area;
 }
 
 static volatile uint32_t *child_cpu_id_start(void)
@@ -210,9 +216,9 @@ static pid_t start_child(void)
 	return (pid_t)syscall(SYS_clone, 0UL, 0UL, 0UL, 0UL, 0UL);
 }
 
-/* Run `experiment` in a child; VRSEQ_PROBE_* from how it ended. */
-static int run_child(int (*experiment)(const struct vrseq_thread *, uint32_t),
-		     const struct vrseq_thread *t, uint32_t len)
+int vrseq__probe_run_child(int (*experiment)(const struct vrseq_thread *,
+					     uint32_t),
+			   const struct vrseq_thread *t, uint32_t len)
 {
 	int status;
 	pid_t pid = start_child();
@@ -247,6 +253,14 @@ static int legacy_experiment(const struct vrseq_thread *t, uint32_t len)
 {
 	(void)len;
 	return child_legacy_rewrite(t);
+}
+
+/* The gate's own answer (gate.c), before VRSEQ_TRUST_KERNEL. */
+static bool release_aborts_unreliable(void)
+{
+	struct utsname u;
+
+	return uname(&u) == 0 && vrseq__kernel_aborts_unreliable(u.release);
 }
 
 static int read_debug_mode(void)
@@ -285,19 +299,22 @@ int vrseq_probe_kernel(struct vrseq_kernel *kernel, size_t size)
 	k.debug_mode = read_debug_mode();
 	/* A foreign owner's area is unknown: the child could not free it. */
 	if (k.rseq && t->owner != VRSEQ_OWNER_FOREIGN) {
-		k.legacy_rewrite = (uint8_t)run_child(legacy_experiment, t, 0);
+		k.legacy_rewrite = (uint8_t)vrseq__probe_run_child(legacy_experiment, t, 0);
 		if (p->feature_size <= VRSEQ_RSEQ_ORIG_SIZE) {
 			k.v2 = VRSEQ_V2_NONE;
 		} else {
-			int r = run_child(child_v2, t, p->feature_size);
+			int r = vrseq__probe_run_child(child_v2, t, p->feature_size);
 
 			k.v2 = r == VRSEQ_PROBE_KILLED ? VRSEQ_V2_STRICT :
 			       r == VRSEQ_PROBE_NO ? VRSEQ_V2_LENIENT :
 			       VRSEQ_V2_UNKNOWN;
 		}
 	}
+	if (k.rseq && t->owner != VRSEQ_OWNER_FOREIGN)
+		vrseq__measure_cs_abort(t, &k);
 	if (k.rseq)
-		k.cs_abort = p->unsafe_kernel ? VRSEQ_PROBE_NO : VRSEQ_PROBE_YES;
+		k.cs_abort_release = release_aborts_unreliable() ?
+				     VRSEQ_PROBE_NO : VRSEQ_PROBE_YES;
 	/* The rewrite is worth nothing where sections are not aborted. */
 	k.legacy_safe = k.rseq && k.legacy_rewrite == VRSEQ_PROBE_YES &&
 			k.cs_abort == VRSEQ_PROBE_YES;

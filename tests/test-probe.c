@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -122,6 +123,11 @@ static const struct vrseq_kernel *unbiased(void)
 	return &base;
 }
 
+static bool same_answer(int a, int b)
+{
+	return a == b || a == VRSEQ_PROBE_UNKNOWN || b == VRSEQ_PROBE_UNKNOWN;
+}
+
 static void assert_answers(const char *what, const struct vrseq_kernel *k)
 {
 	const struct vrseq_kernel *b = unbiased();
@@ -130,8 +136,15 @@ static void assert_answers(const char *what, const struct vrseq_kernel *k)
 	CU_ASSERT_EQUAL(k->rseq, b->rseq);
 	CU_ASSERT_EQUAL(k->legacy_rewrite, b->legacy_rewrite);
 	CU_ASSERT_EQUAL(k->v2, b->v2);
-	CU_ASSERT_EQUAL(k->cs_abort, b->cs_abort);
-	CU_ASSERT_EQUAL(k->legacy_safe, b->legacy_safe);
+	/* A measurement that missed its sections (a loaded machine preempts
+	 * them first) says unknown; it must never say the opposite. */
+	CU_ASSERT(same_answer(k->cs_abort, b->cs_abort));
+	CU_ASSERT(same_answer(k->cs_abort_signal, b->cs_abort_signal));
+	CU_ASSERT(same_answer(k->cs_abort_preempt, b->cs_abort_preempt));
+	CU_ASSERT(same_answer(k->cs_abort_membarrier, b->cs_abort_membarrier));
+	CU_ASSERT_EQUAL(k->cs_abort_release, b->cs_abort_release);
+	if (k->cs_abort == b->cs_abort)
+		CU_ASSERT_EQUAL(k->legacy_safe, b->legacy_safe);
 }
 
 /* Probe in the current state; assert the answers and the state kept. */
@@ -163,6 +176,85 @@ static void test_unbiased(void)
 	k = *unbiased();
 	if (k.rseq)
 		CU_ASSERT(k.legacy_rewrite != VRSEQ_PROBE_UNKNOWN);
+}
+
+/*
+ * The measured cs_abort: its three causes are consistent with it, with
+ * their counts, and with the release gate where the kernel is one the gate
+ * knows (this suite runs on kernels that abort: x86_64, and arm64 outside
+ * 6.19-7.0.13, where every fast-path test would fail otherwise).
+ */
+static void test_cs_abort(void)
+{
+	const struct vrseq_kernel *k = unbiased();
+	const uint8_t causes[] = {
+		k->cs_abort_signal, k->cs_abort_preempt, k->cs_abort_membarrier,
+	};
+	const unsigned int hits[] = {
+		k->cs_hits_signal, k->cs_hits_preempt, k->cs_hits_membarrier,
+	};
+	const unsigned int committed[] = {
+		k->cs_committed_signal, k->cs_committed_preempt,
+		k->cs_committed_membarrier,
+	};
+	struct vrseq_info info;
+	bool any_no = false, any_yes = false;
+
+	printf("\n    cs_abort %s (release %s): signal %s %u/%u, preempt %s "
+	       "%u/%u, membarrier %s %u/%u committed/hit, %u us",
+	       vrseq_probe_name(k->cs_abort),
+	       vrseq_probe_name(k->cs_abort_release),
+	       vrseq_probe_name(causes[0]), committed[0], hits[0],
+	       vrseq_probe_name(causes[1]), committed[1], hits[1],
+	       vrseq_probe_name(causes[2]), committed[2], hits[2],
+	       k->cs_abort_usec);
+	if (!k->rseq) {
+		CU_ASSERT_EQUAL(k->cs_abort, VRSEQ_PROBE_UNKNOWN);
+		CU_ASSERT_EQUAL(k->cs_abort_release, VRSEQ_PROBE_UNKNOWN);
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT(committed[i] <= hits[i]);
+		if (causes[i] == VRSEQ_PROBE_NO)
+			CU_ASSERT(committed[i] > 0);
+		if (causes[i] == VRSEQ_PROBE_YES)
+			CU_ASSERT(committed[i] == 0 && hits[i] >= 4);
+		if (causes[i] == VRSEQ_PROBE_UNKNOWN)
+			CU_ASSERT(hits[i] < 4);
+		any_no |= causes[i] == VRSEQ_PROBE_NO;
+		any_yes |= causes[i] == VRSEQ_PROBE_YES;
+	}
+	CU_ASSERT_EQUAL(k->cs_abort, any_no ? VRSEQ_PROBE_NO :
+		       any_yes ? VRSEQ_PROBE_YES : VRSEQ_PROBE_UNKNOWN);
+	CU_ASSERT_EQUAL(k->legacy_safe, k->legacy_rewrite == VRSEQ_PROBE_YES &&
+			k->cs_abort == VRSEQ_PROBE_YES);
+	CU_ASSERT_EQUAL_FATAL(vrseq_get_info(&info, sizeof(info)), 0);
+	/* Preemption needs no second CPU: measured wherever vrseq binds. */
+	if (info.owner == VRSEQ_OWNER_GLIBC || info.owner == VRSEQ_OWNER_VRSEQ)
+		CU_ASSERT_NOT_EQUAL(k->cs_abort_preempt, VRSEQ_PROBE_UNKNOWN);
+	if (info.fallback != VRSEQ_FALLBACK_KERNEL) {
+		CU_ASSERT_EQUAL(k->cs_abort_release, VRSEQ_PROBE_YES);
+		CU_ASSERT_NOT_EQUAL(k->cs_abort, VRSEQ_PROBE_NO);
+	}
+}
+
+/* A caller built before 0.4.0 passes 24 bytes: nothing beyond is written. */
+static void test_old_size(void)
+{
+	union {
+		struct vrseq_kernel k;
+		unsigned char bytes[sizeof(struct vrseq_kernel)];
+	} u;
+	const size_t old = offsetof(struct vrseq_kernel, cs_abort_signal);
+
+	CU_ASSERT_EQUAL(old, 24);
+	CU_ASSERT_EQUAL(sizeof(struct vrseq_kernel), 44);
+	memset(&u, 0xa5, sizeof(u));
+	CU_ASSERT_EQUAL_FATAL(vrseq_probe_kernel(&u.k, old), 0);
+	CU_ASSERT_EQUAL(u.k.size, old);
+	for (size_t i = old; i < sizeof(u); i++)
+		CU_ASSERT_EQUAL_FATAL(u.bytes[i], 0xa5);
+	CU_ASSERT_EQUAL(u.k.cs_abort, unbiased()->cs_abort);
 }
 
 static void test_all_blocked(void)
@@ -388,6 +480,8 @@ static void test_sigalrm_ignored(void)
 
 static const struct test_case cases[] = {
 	{ "unbiased answers are stable", test_unbiased },
+	{ "critical-section aborts, measured", test_cs_abort },
+	{ "a caller's 24-byte struct (before 0.4.0)", test_old_size },
 	{ "every signal blocked", test_all_blocked },
 	{ "SIGUSR1 ignored", test_usr1_ignored },
 	{ "alternate stack and an SA_ONSTACK handler", test_altstack },

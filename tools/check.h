@@ -15,6 +15,9 @@
 
 enum {
 	EXIT_OK = 0, EXIT_SELFTEST = 1, EXIT_FALLBACK = 2, EXIT_PROBE = 3,
+	/* slots are valid, but the probe saw sections commit that should
+	 * have been aborted (the release gate let a broken kernel through) */
+	EXIT_UNSAFE_KERNEL = 6,
 	/* -p */
 	EXIT_PID_WRITTEN = 4,	/* a thread's kernel-owned field was written */
 	EXIT_PID_INSPECT = 5,	/* the process could not be inspected */

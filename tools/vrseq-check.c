@@ -4,7 +4,8 @@
  * with -p PID, another process's threads instead (check-pid.c).
  * Exit status: 0 slots work here; 1 a self-test failed; 2 vrseq runs in
  * fallback mode (correct, but no per-CPU caching); 3 the kernel probe could
- * not run; with -p: 0 clean, 4 a kernel-owned field was written, 5 the
+ * not run; 6 slots are valid on a kernel that the probe saw let critical
+ * sections commit; with -p: 0 clean, 4 a kernel-owned field was written, 5 the
  * process could not be inspected; 64 usage error. --json prints one object
  * whose keys and values are doc/vrseq-check.schema.json's (schema 1), or
  * with -p doc/vrseq-check-pid.schema.json's.
@@ -24,6 +25,7 @@
 #include <vrseq.h>
 
 #include "check.h"
+#include "cs-gate.h"
 #include "output.h"
 
 /* The JSON output's version: raise it when a key changes meaning or goes. */
@@ -196,6 +198,26 @@ const char *legacy_verdict(const struct vrseq_kernel *k)
 	return words[legacy_of(k)];
 }
 
+/* Slots can be valid on a kernel that lets sections commit: the one
+ * combination where vrseq's guarantee does not hold (exit status 6). */
+static bool slots_unsafe(const struct vrseq_kernel *k)
+{
+	struct vrseq_info in;
+
+	return k->cs_abort == VRSEQ_PROBE_NO &&
+	       vrseq_get_info(&in, sizeof(in)) == 0 &&
+	       in.fallback != VRSEQ_FALLBACK_KERNEL && in.guarantee;
+}
+
+static void print_cause(const char *name, int answer, unsigned int hits,
+			unsigned int committed)
+{
+	printf("    %-11s %s", name, vrseq_probe_name(answer));
+	if (hits)
+		printf(" (%u of %u sections it hit committed)", committed, hits);
+	printf("\n");
+}
+
 static void print_probe_text(const struct vrseq_kernel *k)
 {
 	printf("kernel probe:\n");
@@ -203,8 +225,16 @@ static void print_probe_text(const struct vrseq_kernel *k)
 	       vrseq_probe_name(k->legacy_rewrite));
 	printf("  full-size (V2) registration:              %s\n",
 	       vrseq_v2_name(k->v2));
-	printf("  critical sections aborted:                %s\n",
-	       vrseq_probe_name(k->cs_abort));
+	printf("  critical sections aborted (measured):     %s, in %.1f ms\n",
+	       vrseq_probe_name(k->cs_abort), k->cs_abort_usec / 1000.0);
+	print_cause("signal", k->cs_abort_signal, k->cs_hits_signal,
+		    k->cs_committed_signal);
+	print_cause("preemption", k->cs_abort_preempt, k->cs_hits_preempt,
+		    k->cs_committed_preempt);
+	print_cause("membarrier", k->cs_abort_membarrier,
+		    k->cs_hits_membarrier, k->cs_committed_membarrier);
+	printf("  critical sections aborted (by release):   %s: %s\n",
+	       vrseq_probe_name(k->cs_abort_release), gate_advice(k, getenv("VRSEQ_TRUST_KERNEL")));
 	printf("  rseq debug mode:                          %s\n",
 	       debug_name(k->debug_mode));
 	printf("verdict: legacy self-registering allocators (tcmalloc-style): "
@@ -220,12 +250,27 @@ void print_probe_json(const struct vrseq_kernel *k)
 	printf(",\"probe\":{\"rseq\":%s,\"feature_size\":%u,"
 	       "\"feature_align\":%u,\"membarrier_rseq\":%s,"
 	       "\"legacy_rewrite\":\"%s\",\"v2\":\"%s\",\"cs_abort\":\"%s\","
-	       "\"debug_mode\":\"%s\",\"legacy_safe\":%s,\"legacy\":\"%s\","
-	       "\"verdict\":\"%s\"}",
+	       "\"cs_abort_signal\":\"%s\",\"cs_abort_preempt\":\"%s\","
+	       "\"cs_abort_membarrier\":\"%s\","
+	       "\"cs_hits_signal\":%u,\"cs_hits_preempt\":%u,"
+	       "\"cs_hits_membarrier\":%u,\"cs_committed_signal\":%u,"
+	       "\"cs_committed_preempt\":%u,\"cs_committed_membarrier\":%u,"
+	       "\"cs_abort_usec\":%u,\"cs_abort_release\":\"%s\","
+	       "\"cs_abort_gate\":\"%s\",\"cs_abort_advice\":",
 	       k->rseq ? "true" : "false", k->feature_size, k->feature_align,
 	       k->membarrier_rseq ? "true" : "false",
 	       vrseq_probe_name(k->legacy_rewrite), vrseq_v2_name(k->v2),
 	       vrseq_probe_name(k->cs_abort),
+	       vrseq_probe_name(k->cs_abort_signal),
+	       vrseq_probe_name(k->cs_abort_preempt),
+	       vrseq_probe_name(k->cs_abort_membarrier),
+	       k->cs_hits_signal, k->cs_hits_preempt, k->cs_hits_membarrier,
+	       k->cs_committed_signal, k->cs_committed_preempt,
+	       k->cs_committed_membarrier, k->cs_abort_usec,
+	       vrseq_probe_name(k->cs_abort_release), gate_token(k));
+	json_string(stdout, gate_advice(k, getenv("VRSEQ_TRUST_KERNEL")));
+	printf(",\"debug_mode\":\"%s\",\"legacy_safe\":%s,\"legacy\":\"%s\","
+	       "\"verdict\":\"%s\"}",
 	       debug_name(k->debug_mode), k->legacy_safe ? "true" : "false",
 	       legacy_token(k), legacy_verdict(k));
 }
@@ -268,6 +313,15 @@ static void print_text(const struct utsname *u, const struct vrseq_info *in,
 		       "valid: legacy code stays correct but recomputes every "
 		       "time.\n", vrseq_fallback_name((int)in->fallback),
 		       vrseq_owner_name(in->owner));
+		break;
+	case EXIT_PROBE:
+		printf("verdict: vrseq slots work on this thread; the kernel "
+		       "probe could not run.\n");
+		break;
+	case EXIT_UNSAFE_KERNEL:
+		printf("verdict: UNSAFE - slots are valid, but this kernel let "
+		       "critical sections commit that it should have aborted "
+		       "(see the probe below); set VRSEQ_TRUST_KERNEL=0.\n");
 		break;
 	default:
 		printf("verdict: SELF-TEST FAILED - please report this.\n");
@@ -339,7 +393,8 @@ static void usage(FILE *f)
 		   "[-s|--samples N] [-i|--interval MS]\n"
 		   "exit: 0 slots work (-p: clean), 1 self-test failed, "
 		   "2 fallback mode, 3 probe failed, 4 kernel-owned field "
-		   "written, 5 cannot inspect, 64 usage\n");
+		   "written, 5 cannot inspect, 6 slots valid on a kernel that "
+		   "does not abort sections, 64 usage\n");
 }
 
 /* A decimal in [min, max], or -1. */
@@ -489,6 +544,8 @@ int main(int argc, char **argv)
 				status = EXIT_PROBE;
 		} else {
 			k = &kernel;
+			if (status == EXIT_OK && slots_unsafe(k))
+				status = EXIT_UNSAFE_KERNEL;
 		}
 	}
 	if (json) {
