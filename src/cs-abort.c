@@ -7,9 +7,11 @@
  * gate (gate.c) knows those kernels by name; this is the experiment that
  * tells a vendor kernel with the fix backported, or a custom one without it.
  *
- * It runs in a probe child (probe.c: a fork-like clone, its signal state
- * reset, a watchdog) so that the caller gets no thread, no signal and no
- * changed affinity. In the child, on the registration the calling thread
+ * Each cause runs in a probe child of its own (probe.c: a fork-like clone,
+ * its signal state reset, a watchdog), so that the caller gets no thread,
+ * no signal and no changed affinity, and a child the kernel kills (rseq
+ * debug mode on arm64 7.0.13, for a signal) leaves the other causes
+ * measured. In the child, on the registration the calling thread
  * has (inherited: the child's copy of glibc's or vrseq's area), the main
  * thread runs sections that set `inside`, spin until `go` is set, and
  * commit. A helper thread (clone(2) with CLONE_VM|CLONE_THREAD: the child
@@ -70,6 +72,8 @@ struct cs_result {
 	uint16_t hits[NR_CAUSES];
 	uint16_t committed[NR_CAUSES];
 	uint8_t measured[NR_CAUSES];
+	uint8_t killed[NR_CAUSES];	/* its child died of SIGSEGV */
+	uint8_t cause;			/* the one the next child measures */
 };
 
 /* Per thread, so that concurrent probes each find their own page (the
@@ -267,7 +271,7 @@ static bool measure(enum cause cause, struct vrseq_rseq_area *area)
 	return true;
 }
 
-/* In the probe child: set up, then measure each cause it can. */
+/* In a probe child: set up, then measure cs_result->cause if it can. */
 static int cs_abort_child(const struct vrseq_thread *t, uint32_t len)
 {
 	struct vrseq_rseq_area *area = t->area;
@@ -313,11 +317,18 @@ static int cs_abort_child(const struct vrseq_thread *t, uint32_t len)
 		  CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
 		  CLONE_THREAD | CLONE_SYSVSEM, NULL) < 0)
 		return CHILD_CANNOT;
-	if (ctl.other >= 0 && !measure(CAUSE_SIGNAL, area))
-		return CHILD_CANNOT;
-	if (!measure(CAUSE_PREEMPT, area))
-		return CHILD_CANNOT;
-	if (ctl.other >= 0 && fence && !measure(CAUSE_MEMBARRIER, area))
+	switch (cs_result->cause) {
+	case CAUSE_PREEMPT:
+		break;
+	case CAUSE_MEMBARRIER:
+		if (!fence)
+			return CHILD_NO;
+		/* fall through */
+	default:
+		if (ctl.other < 0)
+			return CHILD_NO;	/* needs a second CPU */
+	}
+	if (!measure(cs_result->cause, area))
 		return CHILD_CANNOT;
 	STORE(ctl.quit, 1);
 	STORE(ctl.trial, ctl.trial + 1);
@@ -325,11 +336,34 @@ static int cs_abort_child(const struct vrseq_thread *t, uint32_t len)
 	return CHILD_YES;
 }
 
+/*
+ * A child killed with SIGSEGV (rseq debug mode on arm64 7.0.13 kills the
+ * process whose section a signal hit, where without debug mode the section
+ * is aborted): that cause is VRSEQ_PROBE_KILLED. Each cause has a child of
+ * its own, so that a kill leaves the others measured.
+ */
 static uint8_t answer(int cause)
 {
+	if (cs_result->killed[cause])
+		return VRSEQ_PROBE_KILLED;
 	if (!cs_result->measured[cause] || cs_result->hits[cause] < HITS_MIN)
 		return VRSEQ_PROBE_UNKNOWN;
 	return cs_result->committed[cause] ? VRSEQ_PROBE_NO : VRSEQ_PROBE_YES;
+}
+
+/* The answer over all causes: one that let sections commit, else one
+ * that had them killed, else one that aborted them all. */
+static uint8_t combined(const uint8_t answers[NR_CAUSES])
+{
+	static const uint8_t order[] = {
+		VRSEQ_PROBE_NO, VRSEQ_PROBE_KILLED, VRSEQ_PROBE_YES,
+	};
+
+	for (size_t i = 0; i < sizeof(order); i++)
+		for (int c = 0; c < NR_CAUSES; c++)
+			if (answers[c] == order[i])
+				return order[i];
+	return VRSEQ_PROBE_UNKNOWN;
 }
 
 void vrseq__measure_cs_abort(const struct vrseq_thread *t,
@@ -339,7 +373,7 @@ void vrseq__measure_cs_abort(const struct vrseq_thread *t,
 	uint32_t len = p->feature_size > VRSEQ_RSEQ_ORIG_SIZE ?
 		       p->feature_size : VRSEQ_RSEQ_ORIG_SIZE;
 	long start = now_ns();
-	int status;
+	uint8_t answers[NR_CAUSES];
 
 	cs_result = mmap(NULL, sizeof(*cs_result), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -348,32 +382,26 @@ void vrseq__measure_cs_abort(const struct vrseq_thread *t,
 		return;
 	}
 	memset(cs_result, 0, sizeof(*cs_result));
-	status = vrseq__probe_run_child(cs_abort_child, t, len);
-	k->cs_abort_usec = (uint32_t)((now_ns() - start) / 1000);
-	if (status == VRSEQ_PROBE_YES) {
-		k->cs_abort_signal = answer(CAUSE_SIGNAL);
-		k->cs_abort_preempt = answer(CAUSE_PREEMPT);
-		k->cs_abort_membarrier = answer(CAUSE_MEMBARRIER);
-		k->cs_hits_signal = cs_result->hits[CAUSE_SIGNAL];
-		k->cs_hits_preempt = cs_result->hits[CAUSE_PREEMPT];
-		k->cs_hits_membarrier = cs_result->hits[CAUSE_MEMBARRIER];
-		k->cs_committed_signal = cs_result->committed[CAUSE_SIGNAL];
-		k->cs_committed_preempt = cs_result->committed[CAUSE_PREEMPT];
-		k->cs_committed_membarrier =
-			cs_result->committed[CAUSE_MEMBARRIER];
+	for (int c = 0; c < NR_CAUSES; c++) {
+		cs_result->cause = (uint8_t)c;
+		if (vrseq__probe_run_child(cs_abort_child, t, len) ==
+		    VRSEQ_PROBE_KILLED)
+			cs_result->killed[c] = 1;
+		answers[c] = answer(c);
 	}
+	k->cs_abort_usec = (uint32_t)((now_ns() - start) / 1000);
+	k->cs_abort_signal = answers[CAUSE_SIGNAL];
+	k->cs_abort_preempt = answers[CAUSE_PREEMPT];
+	k->cs_abort_membarrier = answers[CAUSE_MEMBARRIER];
+	k->cs_abort = combined(answers);
+	k->cs_hits_signal = cs_result->hits[CAUSE_SIGNAL];
+	k->cs_hits_preempt = cs_result->hits[CAUSE_PREEMPT];
+	k->cs_hits_membarrier = cs_result->hits[CAUSE_MEMBARRIER];
+	k->cs_committed_signal = cs_result->committed[CAUSE_SIGNAL];
+	k->cs_committed_preempt = cs_result->committed[CAUSE_PREEMPT];
+	k->cs_committed_membarrier = cs_result->committed[CAUSE_MEMBARRIER];
 	munmap(cs_result, sizeof(*cs_result));
 	cs_result = NULL;
-	if (k->cs_abort_signal == VRSEQ_PROBE_NO ||
-	    k->cs_abort_preempt == VRSEQ_PROBE_NO ||
-	    k->cs_abort_membarrier == VRSEQ_PROBE_NO)
-		k->cs_abort = VRSEQ_PROBE_NO;
-	else if (k->cs_abort_signal == VRSEQ_PROBE_YES ||
-		 k->cs_abort_preempt == VRSEQ_PROBE_YES ||
-		 k->cs_abort_membarrier == VRSEQ_PROBE_YES)
-		k->cs_abort = VRSEQ_PROBE_YES;
-	else
-		k->cs_abort = VRSEQ_PROBE_UNKNOWN;
 }
 
 #else /* no critical sections on this architecture: nothing to measure */

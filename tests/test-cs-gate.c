@@ -42,6 +42,8 @@ static void test_agree(void)
 {
 	check(VRSEQ_PROBE_YES, VRSEQ_PROBE_YES, NULL, "agree", "agrees", "NOT");
 	check(VRSEQ_PROBE_NO, VRSEQ_PROBE_NO, NULL, "agree", "agrees", "NOT");
+	/* Killed (rseq debug mode) is not aborted either. */
+	check(VRSEQ_PROBE_KILLED, VRSEQ_PROBE_NO, NULL, "agree", "agrees", NULL);
 	/* Agreeing, but the operator overrode the gate the wrong way. */
 	check(VRSEQ_PROBE_NO, VRSEQ_PROBE_NO, "1", "agree", "NOT safe", NULL);
 	check(VRSEQ_PROBE_YES, VRSEQ_PROBE_YES, "0", "agree",
@@ -73,6 +75,8 @@ static void test_backported(void)
 static void test_missing_fix(void)
 {
 	check(VRSEQ_PROBE_NO, VRSEQ_PROBE_YES, NULL, "missing_fix",
+	      "set VRSEQ_TRUST_KERNEL=0", NULL);
+	check(VRSEQ_PROBE_KILLED, VRSEQ_PROBE_YES, NULL, "missing_fix",
 	      "set VRSEQ_TRUST_KERNEL=0", NULL);
 	check(VRSEQ_PROBE_NO, VRSEQ_PROBE_YES, "1", "missing_fix",
 	      "NOT safe", NULL);

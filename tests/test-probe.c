@@ -198,7 +198,7 @@ static void test_cs_abort(void)
 		k->cs_committed_membarrier,
 	};
 	struct vrseq_info info;
-	bool any_no = false, any_yes = false;
+	bool any_no = false, any_killed = false, any_yes = false;
 
 	printf("\n    cs_abort %s (release %s): signal %s %u/%u, preempt %s "
 	       "%u/%u, membarrier %s %u/%u committed/hit, %u us",
@@ -222,9 +222,11 @@ static void test_cs_abort(void)
 		if (causes[i] == VRSEQ_PROBE_UNKNOWN)
 			CU_ASSERT(hits[i] < 4);
 		any_no |= causes[i] == VRSEQ_PROBE_NO;
+		any_killed |= causes[i] == VRSEQ_PROBE_KILLED;
 		any_yes |= causes[i] == VRSEQ_PROBE_YES;
 	}
 	CU_ASSERT_EQUAL(k->cs_abort, any_no ? VRSEQ_PROBE_NO :
+		       any_killed ? VRSEQ_PROBE_KILLED :
 		       any_yes ? VRSEQ_PROBE_YES : VRSEQ_PROBE_UNKNOWN);
 	CU_ASSERT_EQUAL(k->legacy_safe, k->legacy_rewrite == VRSEQ_PROBE_YES &&
 			k->cs_abort == VRSEQ_PROBE_YES);

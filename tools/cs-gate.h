@@ -18,15 +18,22 @@
  */
 enum gate { GATE_AGREE, GATE_UNMEASURED, GATE_BACKPORTED, GATE_MISSING_FIX };
 
+/* Sections killed instead of aborted (rseq debug mode on a kernel that
+ * does not abort them) are not aborted either. */
+static inline bool gate_measured_no(const struct vrseq_kernel *k)
+{
+	return k->cs_abort == VRSEQ_PROBE_NO ||
+	       k->cs_abort == VRSEQ_PROBE_KILLED;
+}
+
 static inline enum gate gate_of(const struct vrseq_kernel *k)
 {
 	if (k->cs_abort == VRSEQ_PROBE_UNKNOWN ||
 	    k->cs_abort_release == VRSEQ_PROBE_UNKNOWN)
 		return GATE_UNMEASURED;
-	if (k->cs_abort == k->cs_abort_release)
+	if (gate_measured_no(k) == (k->cs_abort_release == VRSEQ_PROBE_NO))
 		return GATE_AGREE;
-	return k->cs_abort == VRSEQ_PROBE_YES ? GATE_BACKPORTED :
-						GATE_MISSING_FIX;
+	return gate_measured_no(k) ? GATE_MISSING_FIX : GATE_BACKPORTED;
 }
 
 static inline const char *gate_token(const struct vrseq_kernel *k)
@@ -69,7 +76,7 @@ static inline const char *gate_advice(const struct vrseq_kernel *k,
 		       "fix?): vrseq's slots are NOT safe here; set "
 		       "VRSEQ_TRUST_KERNEL=0 to keep every slot in fallback";
 	default:
-		if (k->cs_abort == VRSEQ_PROBE_NO && trusted)
+		if (gate_measured_no(k) && trusted)
 			return "VRSEQ_TRUST_KERNEL=1 overrides the gate on a "
 			       "kernel that does not abort critical sections: "
 			       "slots are NOT safe; unset it";

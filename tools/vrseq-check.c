@@ -204,7 +204,7 @@ static bool slots_unsafe(const struct vrseq_kernel *k)
 {
 	struct vrseq_info in;
 
-	return k->cs_abort == VRSEQ_PROBE_NO &&
+	return gate_measured_no(k) &&
 	       vrseq_get_info(&in, sizeof(in)) == 0 &&
 	       in.fallback != VRSEQ_FALLBACK_KERNEL && in.guarantee;
 }
