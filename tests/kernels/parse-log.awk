@@ -3,8 +3,8 @@
 # Reads the console log of one kernel-matrix boot (or of the host run) and
 # prints one tab-separated record per event, for run-matrix:
 #   boot    KERNEL  DEBUG_SWITCH(yes|no)
-#   run     DEBUG REG TEST STATUS SECONDS DUP LOST STALE POISON CORRUPTION ABI METRICS NOCACHE
-#   json    DEBUG   JSON
+#   run     LIBC DEBUG REG TEST STATUS SECONDS DUP LOST STALE POISON CORRUPTION ABI METRICS NOCACHE
+#   json    LIBC DEBUG JSON
 #   nodebug DEBUG
 #   dmesg   LINE
 #   oops    LINE            (the first kernel oops, panic, BUG or WARNING lines)
@@ -15,6 +15,8 @@
 # NOCACHE is the errno name of a legacy control that ran without per-CPU
 # caching ("per-CPU caching off: rseq registration failed (EINVAL)": its
 # own rseq() failed, as under vrseq-run on an unsafe kernel), else "-".
+# LIBC is the libc build's label (run-tests' VRSEQ_LIBCS), "-" when the
+# markers carry none.
 
 function kv(line, key,   i, n, f) {	# key=value from a marker line
 	n = split(line, f, /[ \t]+/)
@@ -72,7 +74,8 @@ marker ~ /^VRSEQ-METRICS / {
 marker ~ /^VRSEQ-RESULT / {
 	if (cunit_abi != "-")
 		abi = cunit_abi
-	print "run", kv(marker, "debug"), kv(marker, "reg"), kv(marker, "test"),
+	print "run", orz(kv(marker, "libc")), kv(marker, "debug"), kv(marker, "reg"),
+	      kv(marker, "test"),
 	      kv(marker, "status"), orz(kv(marker, "seconds")),
 	      dup, lost, stale, poison, corr, abi, metrics, nocache
 	reset()
@@ -81,7 +84,8 @@ marker ~ /^VRSEQ-RESULT / {
 marker ~ /^VRSEQ-JSON / {
 	split(marker, f, / /)
 	j = index(marker, "{")
-	print "json", kv(marker, "debug"), (j ? substr(marker, j) : "")
+	print "json", orz(kv(marker, "libc")), kv(marker, "debug"),
+	      (j ? substr(marker, j) : "")
 	next
 }
 marker ~ /^VRSEQ-NODEBUG / {
