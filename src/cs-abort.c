@@ -301,6 +301,9 @@ static int cs_abort_child(const struct vrseq_thread *t, uint32_t len)
 			ctl.other = c;
 	if (pin_to(ctl.cpu) < 0)
 		return CHILD_CANNOT;
+	/* A real-time caller's policy would keep the helper from ever
+	 * preempting the section on its CPU (and the helper inherits it). */
+	sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ 0 });
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = cs_signal;	/* sa_flags 0: no SA_ONSTACK */
 	sigemptyset(&sa.sa_mask);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,30 @@ static void test_cs_abort(void)
 		CU_ASSERT_EQUAL(k->cs_abort_release, VRSEQ_PROBE_YES);
 		CU_ASSERT_NOT_EQUAL(k->cs_abort, VRSEQ_PROBE_NO);
 	}
+}
+
+/*
+ * A SCHED_FIFO caller: its children inherit the policy, under which the
+ * helper pinned to the section's CPU would never preempt the spinning
+ * section; the child drops it, so preemption is still measured.
+ */
+static void test_realtime(void)
+{
+	struct sched_param rt = { .sched_priority = 1 }, old_param;
+	const struct vrseq_kernel *b = unbiased();
+	struct vrseq_kernel k;
+	int old_policy;
+
+	CU_ASSERT_EQUAL_FATAL(pthread_getschedparam(pthread_self(), &old_policy,
+						    &old_param), 0);
+	if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) != 0) {
+		printf("\n    SCHED_FIFO not permitted here: skipped");
+		return;
+	}
+	CU_ASSERT_EQUAL(vrseq_probe_kernel(&k, sizeof(k)), 0);
+	pthread_setschedparam(pthread_self(), old_policy, &old_param);
+	assert_answers("SCHED_FIFO", &k);
+	CU_ASSERT_EQUAL(k.cs_abort_preempt, b->cs_abort_preempt);
 }
 
 /* A caller built before 0.4.0 passes 24 bytes: nothing beyond is written. */
@@ -484,6 +509,7 @@ static const struct test_case cases[] = {
 	{ "unbiased answers are stable", test_unbiased },
 	{ "critical-section aborts, measured", test_cs_abort },
 	{ "a caller's 24-byte struct (before 0.4.0)", test_old_size },
+	{ "a SCHED_FIFO caller", test_realtime },
 	{ "every signal blocked", test_all_blocked },
 	{ "SIGUSR1 ignored", test_usr1_ignored },
 	{ "alternate stack and an SA_ONSTACK handler", test_altstack },
