@@ -352,9 +352,11 @@ struct vrseq_kernel {
 	uint8_t legacy_safe;		/* legacy self-registering code is safe */
 	/* Critical sections are aborted on preemption, signals and
 	 * membarrier-rseq, measured (0.4.0+; the cs_abort_* fields below):
-	 * VRSEQ_PROBE_NO when any of the three let a section commit,
-	 * VRSEQ_PROBE_YES when every one measured aborted every section it
-	 * hit, VRSEQ_PROBE_UNKNOWN when none could be measured. */
+	 * VRSEQ_PROBE_NO when any of the three let a section commit, else
+	 * VRSEQ_PROBE_KILLED when one had the process killed instead (rseq
+	 * debug mode on arm64 7.0.13), VRSEQ_PROBE_YES when every one
+	 * measured aborted every section it hit, VRSEQ_PROBE_UNKNOWN when
+	 * none could be measured. */
 	uint8_t cs_abort;
 	uint8_t reserved[2];
 	/* 0.4.0+ (size >= 44): cs_abort by cause, VRSEQ_PROBE_* each: a

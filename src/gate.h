@@ -13,4 +13,8 @@ bool vrseq__arm64_release_aborts_unreliable(const char *release);
  * was compiled for aarch64. */
 bool vrseq__kernel_aborts_unreliable(const char *release);
 
+/* The same for the running kernel (uname(2)), before VRSEQ_TRUST_KERNEL:
+ * the process gate (init.c) and the probe's cs_abort_release share it. */
+bool vrseq__running_kernel_aborts_unreliable(void);
+
 #endif

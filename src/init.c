@@ -17,7 +17,6 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "gate.h"
@@ -209,7 +208,6 @@ static int32_t choose_fence_method(const struct vrseq_process *p)
 
 static bool kernel_untrusted(void)
 {
-	struct utsname u;
 	const char *trust = secure_getenv("VRSEQ_TRUST_KERNEL");
 
 	if (trust && !strcmp(trust, "1"))
@@ -218,7 +216,7 @@ static bool kernel_untrusted(void)
 	 * measurement saw sections commit that should have aborted). */
 	if (trust && !strcmp(trust, "0"))
 		return true;
-	return uname(&u) == 0 && vrseq__kernel_aborts_unreliable(u.release);
+	return vrseq__running_kernel_aborts_unreliable();
 }
 
 /* VRSEQ_OWN_REGISTRATION=0: an operator keeps vrseq from taking threads'

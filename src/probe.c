@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -255,14 +254,6 @@ static int legacy_experiment(const struct vrseq_thread *t, uint32_t len)
 	return child_legacy_rewrite(t);
 }
 
-/* The gate's own answer (gate.c), before VRSEQ_TRUST_KERNEL. */
-static bool release_aborts_unreliable(void)
-{
-	struct utsname u;
-
-	return uname(&u) == 0 && vrseq__kernel_aborts_unreliable(u.release);
-}
-
 static int read_debug_mode(void)
 {
 	char c = 0;
@@ -309,11 +300,10 @@ int vrseq_probe_kernel(struct vrseq_kernel *kernel, size_t size)
 			       r == VRSEQ_PROBE_NO ? VRSEQ_V2_LENIENT :
 			       VRSEQ_V2_UNKNOWN;
 		}
-	}
-	if (k.rseq && t->owner != VRSEQ_OWNER_FOREIGN)
 		vrseq__measure_cs_abort(t, &k);
+	}
 	if (k.rseq)
-		k.cs_abort_release = release_aborts_unreliable() ?
+		k.cs_abort_release = vrseq__running_kernel_aborts_unreliable() ?
 				     VRSEQ_PROBE_NO : VRSEQ_PROBE_YES;
 	/* The rewrite is worth nothing where sections are not aborted. */
 	k.legacy_safe = k.rseq && k.legacy_rewrite == VRSEQ_PROBE_YES &&
